@@ -1,0 +1,42 @@
+//! `cargo xtask`: the project's driver for benchmarks, the kernel probe and fuzzing.
+
+mod bench;
+mod fuzz;
+mod probe;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command> [options]
+
+commands:
+  probe  [--json]                       what this kernel allows and which strategy each pair gets
+  bench  [--quick] [--json] [--scenario S] [--engine E] [--size N]
+                                        fdcopy against std::io::copy and plain loops
+  fuzz   [TARGET|--all] [--seconds N]   run the cargo-fuzz targets
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let cmd = args.next();
+    let rest: Vec<String> = args.collect();
+    let result = match cmd.as_deref() {
+        Some("probe") => probe::main(&rest),
+        Some("bench") => bench::main(&rest),
+        Some("fuzz") => fuzz::main(&rest),
+        Some("-h") | Some("--help") | Some("help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
