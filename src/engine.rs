@@ -1,0 +1,263 @@
+//! The dispatcher: Go's order (the source's `WriteTo`, the destination's `ReadFrom`), then the
+//! strategy table's kernel strategies with the std wrapper rules (drain the reader's buffer,
+//! flush the writer's, update the limits), then the buffered loop.
+
+use std::cell::Cell;
+use std::io;
+
+use crate::error::CopyError;
+use crate::report::{Progress, Report};
+use crate::side::{CopySink, CopySource};
+use crate::strategy::{PageCache, Strategy};
+
+/// Per-copy bookkeeping: the report and the progress callback.
+pub(crate) struct Ctx<'p> {
+    pub(crate) report: Report,
+    progress: Option<&'p mut dyn FnMut(Progress)>,
+}
+
+impl Ctx<'_> {
+    /// `n` more bytes reached the destination through `strategy`.
+    pub(crate) fn moved(&mut self, strategy: Strategy, n: u64) {
+        self.report.add(strategy, n);
+        if let Some(p) = self.progress.as_mut() {
+            p(Progress {
+                written: self.report.written(),
+                chunk: n,
+                strategy,
+            });
+        }
+    }
+
+    pub(crate) fn ran(&mut self, strategy: Strategy) {
+        self.report.ran(strategy);
+    }
+
+    fn fail(&self, e: io::Error) -> CopyError {
+        CopyError::new(0, e).with_report(self.report.clone())
+    }
+}
+
+/// Options of one copy, set through [`Copier`](crate::Copier).
+#[derive(Default)]
+pub(crate) struct Options<'a> {
+    pub(crate) page_cache: PageCache,
+    pub(crate) progress: Option<&'a mut dyn FnMut(Progress)>,
+    pub(crate) buffer: Option<&'a mut [u8]>,
+    /// Strategies the caller ruled out, one bit per [`Strategy`].
+    pub(crate) denied: u8,
+}
+
+impl Options<'_> {
+    fn allows(&self, s: Strategy) -> bool {
+        self.denied & (1 << s as u8) == 0
+    }
+}
+
+/// How deep `WriteTo`/`ReadFrom` implementations may nest copies before the fast paths are
+/// skipped: with this guard no combination of user fast paths and wrappers can recurse forever.
+const MAX_FAST_PATH_DEPTH: u32 = 8;
+
+thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `f` one fast-path level deeper.
+fn nested<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get() - 1));
+        }
+    }
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let _restore = Restore;
+    f()
+}
+
+/// The whole copy: Go's dispatch order, then the engine.
+pub(crate) fn copy(
+    dst: &mut dyn CopySink,
+    src: &mut dyn CopySource,
+    opts: &mut Options<'_>,
+) -> Result<Report, CopyError> {
+    let fast_paths = DEPTH.with(|d| d.get()) < MAX_FAST_PATH_DEPTH;
+    if fast_paths && opts.allows(Strategy::WriteTo) {
+        if let Some(w) = src.as_write_to() {
+            return fast_path(Strategy::WriteTo, || w.write_to(dst));
+        }
+    }
+    if fast_paths && opts.allows(Strategy::ReadFrom) {
+        if let Some(r) = dst.as_read_from() {
+            return fast_path(Strategy::ReadFrom, || r.read_from(src));
+        }
+    }
+    let mut ctx = Ctx {
+        report: Report::default(),
+        progress: match opts.progress.as_mut() {
+            Some(p) => Some(&mut **p),
+            None => None,
+        },
+    };
+    match engine(
+        dst,
+        src,
+        opts.page_cache,
+        opts.buffer.as_deref_mut(),
+        opts.denied,
+        &mut ctx,
+    ) {
+        Ok(()) => Ok(ctx.report),
+        Err(e) => Err(ctx.fail(e)),
+    }
+}
+
+fn fast_path(strategy: Strategy, f: impl FnOnce() -> Result<u64, CopyError>) -> Result<Report, CopyError> {
+    let mut report = Report::default();
+    report.ran(strategy);
+    match nested(f) {
+        Ok(n) => {
+            report.add(strategy, n);
+            Ok(report)
+        }
+        Err(e) => {
+            report.add(strategy, e.written());
+            Err(e.with_report(report))
+        }
+    }
+}
+
+fn engine(
+    dst: &mut dyn CopySink,
+    src: &mut dyn CopySource,
+    page_cache: PageCache,
+    buffer: Option<&mut [u8]>,
+    denied: u8,
+    ctx: &mut Ctx<'_>,
+) -> io::Result<()> {
+    if src.limit() == Some(0) {
+        ctx.ran(Strategy::Buffered);
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    if linux::kernel(dst, src, page_cache, denied, ctx)? {
+        return Ok(());
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = page_cache;
+    if denied & (1 << Strategy::Buffered as u8) != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no kernel strategy could finish the copy and the buffered loop is denied",
+        ));
+    }
+    crate::buffered::copy(dst, src, buffer, ctx)
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::io;
+    use std::os::fd::BorrowedFd;
+
+    use super::Ctx;
+    use crate::kernel::{self, End};
+    use crate::kind::{stat_kind, FdKind, RawFdKind};
+    use crate::side::{CopySink, CopySource, WriteRef};
+    use crate::strategy::{plan, Facts, PageCache, Plan, Strategy};
+    use crate::sys::avail;
+
+    /// Runs the table's kernel strategies. `Ok(true)`: the copy is complete; `Ok(false)`: the
+    /// buffered loop must finish it (from where the kernel stopped).
+    pub(super) fn kernel(
+        dst: &mut dyn CopySink,
+        src: &mut dyn CopySource,
+        page_cache: PageCache,
+        denied: u8,
+        ctx: &mut Ctx<'_>,
+    ) -> io::Result<bool> {
+        let (Some(s), Some(d)) = (src.as_raw_fd_kind(), dst.as_raw_fd_kind()) else {
+            return Ok(false);
+        };
+        if s.fd < 0 || d.fd < 0 {
+            return Ok(false);
+        }
+        // SAFETY: `AsRawFdKind` promises the descriptors stay open for the whole copy, and
+        // these borrows do not outlive this function.
+        let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
+        let Some(plan) = facts(s, d, src.limit(), page_cache).map(|f| plan(&f)) else {
+            // The kernel could not even say what these are (a closed descriptor, say): the
+            // loop reports the real error.
+            return Ok(false);
+        };
+        let mut steps = allowed(&plan, denied);
+        if steps.peek().is_none() {
+            return Ok(false);
+        }
+        // std's order: the reader's user-space bytes first, then the writer's, then the fds.
+        let mut drained = 0;
+        let r = src.drain_buffered(&mut WriteRef(&mut *dst), src.limit().unwrap_or(u64::MAX), &mut drained);
+        if drained > 0 {
+            ctx.moved(Strategy::Buffered, drained);
+        }
+        r?;
+        dst.flush_buffered()?;
+        for strategy in steps {
+            let limit = src.limit();
+            if limit == Some(0) {
+                return Ok(true);
+            }
+            ctx.ran(strategy);
+            let out = kernel::run(strategy, sfd, dfd, limit, ctx);
+            src.consume_limit(out.consumed);
+            match out.end {
+                End::Done => return Ok(true),
+                End::Decline => {}
+                End::Fail(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
+    fn allowed(plan: &Plan, denied: u8) -> std::iter::Peekable<impl Iterator<Item = Strategy> + '_> {
+        plan.steps()
+            .iter()
+            .copied()
+            .filter(move |&s| s != Strategy::Buffered && denied & (1 << s as u8) == 0)
+            .peekable()
+    }
+
+    /// One `fstat` per side whose kind the type does not tell, `F_GETFL` for a file
+    /// destination (O_APPEND may have been set after open: golang/go#79660).
+    fn facts(s: RawFdKind, d: RawFdKind, limit: Option<u64>, page_cache: PageCache) -> Option<Facts> {
+        // SAFETY: as in `kernel`: open for the copy, borrowed only here.
+        let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
+        let (src, size, src_id) = match s.kind {
+            Some(k) => (k, None, None),
+            None => {
+                let (k, size, id) = stat_kind(sfd).ok()?;
+                (k, (k == FdKind::File).then_some(size), Some(id))
+            }
+        };
+        let (dst, dst_id) = match d.kind {
+            Some(k) => (k, None),
+            None => {
+                let (k, _, id) = stat_kind(dfd).ok()?;
+                (k, Some(id))
+            }
+        };
+        let dst_append = dst == FdKind::File && rustix::fs::fcntl_getfl(dfd).ok()?.contains(rustix::fs::OFlags::APPEND);
+        let size_hint = match (size, limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Some(Facts {
+            src,
+            dst,
+            dst_append,
+            same_file: src_id.is_some() && src_id == dst_id,
+            size_hint,
+            page_cache,
+            unavailable: avail::unavailable(),
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! Which syscalls this process may use. A syscall is marked unavailable only when the errno
+//! proves the call itself is missing or denied (ENOSYS, or EPERM that a probe confirms),
+//! never because of one file (rust-lang/rust#79274: one immutable file disabled
+//! copy_file_range for a whole process).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::strategy::Syscall;
+
+static UNAVAILABLE: AtomicU8 = AtomicU8::new(0);
+
+/// The syscalls proven unavailable, one bit per [`Syscall`].
+pub(crate) fn unavailable() -> u8 {
+    UNAVAILABLE.load(Ordering::Relaxed)
+}
+
+/// Records that `call` does not exist here (ENOSYS) or is denied for every descriptor.
+pub(crate) fn mark_unavailable(call: Syscall) {
+    UNAVAILABLE.fetch_or(call.bit(), Ordering::Relaxed);
+}
+
+/// Forgets everything learned (for tests that inject faults on one thread only).
+pub(crate) fn reset() {
+    UNAVAILABLE.store(0, Ordering::Relaxed);
+}
+
+/// What `call` answers when given invalid descriptors: `EBADF` if the kernel looked at them
+/// (the call is allowed), the filter's errno if seccomp stopped it first.
+///
+/// Only run after a failure, never up front: valgrind reports the invalid descriptor
+/// (rust-lang/rust#122052).
+pub(crate) fn probe(call: Syscall) -> Option<i32> {
+    let nr = match call {
+        Syscall::CopyFileRange => libc::SYS_copy_file_range,
+        Syscall::Sendfile => libc::SYS_sendfile,
+        Syscall::Splice => libc::SYS_splice,
+    };
+    let null = std::ptr::null_mut::<libc::c_void>();
+    // SAFETY: invalid descriptors (-1) and NULL offsets: the kernel (or a seccomp filter)
+    // rejects the call before touching any memory. rustix's `BorrowedFd` cannot hold -1,
+    // hence the raw syscall.
+    let r = unsafe {
+        match call {
+            Syscall::CopyFileRange => libc::syscall(nr, -1, null, -1, null, 1usize, 0u32),
+            Syscall::Sendfile => libc::syscall(nr, -1, -1, null, 1usize),
+            Syscall::Splice => libc::syscall(nr, -1, null, -1, null, 1usize, 0u32),
+        }
+    };
+    (r == -1).then(|| std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+}
+
+/// After `EPERM`: is `call` denied for every descriptor (a seccomp filter), or was it this file?
+pub(crate) fn denied(call: Syscall) -> bool {
+    matches!(probe(call), Some(libc::EPERM) | Some(libc::ENOSYS))
+}

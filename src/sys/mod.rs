@@ -1,0 +1,36 @@
+//! The Linux syscalls behind the kernel strategies, one family per module, and the
+//! process-wide record of which of them this process may use.
+
+pub(crate) mod avail;
+pub(crate) mod copy_file_range;
+pub(crate) mod pipe_pool;
+pub(crate) mod sendfile;
+pub(crate) mod splice;
+pub(crate) mod wait;
+
+use std::os::fd::BorrowedFd;
+
+use crate::strategy::Syscall;
+
+/// One call of `call` moving at most `len` bytes from `src` to `dst` at their file offsets.
+pub(crate) fn call_once(
+    call: Syscall,
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    len: usize,
+) -> rustix::io::Result<usize> {
+    match call {
+        Syscall::CopyFileRange => copy_file_range::call(src, dst, len),
+        Syscall::Sendfile => sendfile::call(src, dst, len),
+        Syscall::Splice => splice::call(src, dst, len),
+    }
+}
+
+/// The largest count one call of `call` should be asked for.
+pub(crate) fn chunk_cap(call: Syscall) -> u64 {
+    match call {
+        Syscall::CopyFileRange => copy_file_range::MAX_CHUNK,
+        Syscall::Sendfile => sendfile::MAX_CHUNK,
+        Syscall::Splice => splice::MAX_CHUNK,
+    }
+}

@@ -1,0 +1,47 @@
+//! Waiting on a side that would block, with `poll(2)`: never spinning on `EAGAIN`
+//! (golang/go#75304), never changing the caller's descriptor flags (golang/go#28330).
+
+use std::io;
+use std::os::fd::BorrowedFd;
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+
+/// Who made a call return `EAGAIN`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Blocked {
+    /// The destination had no room and now has some (or an error to report): call again.
+    Retry,
+    /// The source has nothing to read: the caller gets `WouldBlock` with the count.
+    SourceEmpty,
+}
+
+/// After `EAGAIN` from a call from `src` to `dst`: wait until the destination can take bytes,
+/// or tell that the source is the one with nothing to give.
+pub(crate) fn after_eagain(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<Blocked> {
+    let now = Timespec { tv_sec: 0, tv_nsec: 0 };
+    if !ready(dst, PollFlags::OUT, Some(&now))? {
+        ready(dst, PollFlags::OUT, None)?;
+        return Ok(Blocked::Retry);
+    }
+    if !ready(src, PollFlags::IN, Some(&now))? {
+        return Ok(Blocked::SourceEmpty);
+    }
+    Ok(Blocked::Retry)
+}
+
+/// Blocks until `dst` can take bytes (or has an error to report).
+pub(crate) fn writable(dst: BorrowedFd<'_>) -> io::Result<()> {
+    ready(dst, PollFlags::OUT, None).map(drop)
+}
+
+/// Whether `fd` shows `events` (or an error or hang-up) within `timeout` (`None`: forever).
+fn ready(fd: BorrowedFd<'_>, events: PollFlags, timeout: Option<&Timespec>) -> io::Result<bool> {
+    let mut fds = [PollFd::from_borrowed_fd(fd, events)];
+    loop {
+        match poll(&mut fds, timeout) {
+            Ok(n) => return Ok(n > 0),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
