@@ -163,7 +163,7 @@ mod linux {
     use crate::kernel::{self, End};
     use crate::kind::{stat_kind, FdKind, RawFdKind};
     use crate::side::{CopySink, CopySource, WriteRef};
-    use crate::strategy::{plan, Facts, PageCache, Plan, Strategy};
+    use crate::strategy::{plan, Facts, PageCache, Plan, Strategy, SMALL_COPY};
     use crate::sys::avail;
 
     /// Runs the table's kernel strategies. `Ok(true)`: the copy is complete; `Ok(false)`: the
@@ -185,8 +185,8 @@ mod linux {
         // these borrows do not outlive this function.
         let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
         let Some(plan) = facts(s, d, src.limit(), page_cache).map(|f| plan(&f)) else {
-            // The kernel could not even say what these are (a closed descriptor, say): the
-            // loop reports the real error.
+            // The loop it is: a small copy, a source no kernel call takes, or descriptors the
+            // kernel could not even describe (a closed one, say: the loop reports the error).
             return Ok(false);
         };
         let mut steps = allowed(&plan, denied);
@@ -227,7 +227,8 @@ mod linux {
     }
 
     /// One `fstat` per side whose kind the type does not tell, `F_GETFL` for a file
-    /// destination (O_APPEND may have been set after open: golang/go#79660).
+    /// destination (O_APPEND may have been set after open: golang/go#79660). A copy the
+    /// source alone shows to be small, or not kernel-capable, costs only the source's `fstat`.
     fn facts(s: RawFdKind, d: RawFdKind, limit: Option<u64>, page_cache: PageCache) -> Option<Facts> {
         // SAFETY: as in `kernel`: open for the copy, borrowed only here.
         let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
@@ -238,6 +239,14 @@ mod linux {
                 (k, (k == FdKind::File).then_some(size), Some(id))
             }
         };
+        let size_hint = match (size, limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if size_hint.is_some_and(|n| n <= SMALL_COPY) || matches!(src, FdKind::DatagramSocket(_) | FdKind::Other) {
+            // The table's answer is the loop whatever the destination is.
+            return None;
+        }
         let (dst, dst_id) = match d.kind {
             Some(k) => (k, None),
             None => {
@@ -246,10 +255,6 @@ mod linux {
             }
         };
         let dst_append = dst == FdKind::File && rustix::fs::fcntl_getfl(dfd).ok()?.contains(rustix::fs::OFlags::APPEND);
-        let size_hint = match (size, limit) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         Some(Facts {
             src,
             dst,
