@@ -1,6 +1,11 @@
 //! What kind of descriptor a side wraps: the input of the strategy table.
 
 /// A raw descriptor number (an alias of `std::os::fd::RawFd` on Unix).
+///
+/// ```
+/// let fd: fdcopy::RawFd = 0;
+/// assert_eq!(fdcopy::RawFdKind::new(fd).kind, None);
+/// ```
 #[cfg(unix)]
 pub type RawFd = std::os::fd::RawFd;
 /// A raw descriptor number (never produced on this target: only the buffered loop runs here).
@@ -8,6 +13,15 @@ pub type RawFd = std::os::fd::RawFd;
 pub type RawFd = i32;
 
 /// The address family of a socket, as far as the strategy table cares.
+///
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// use std::os::fd::AsFd;
+/// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// assert_eq!(fdcopy::classify(a.as_fd()).unwrap(),
+///            fdcopy::FdKind::StreamSocket(fdcopy::SocketFamily::Unix));
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SocketFamily {
     /// `AF_UNIX`.
@@ -67,6 +81,17 @@ impl FdKind {
 }
 
 /// A descriptor a copy side wraps, and its kind when known without a syscall.
+///
+/// ```
+/// # #[cfg(unix)] {
+/// use fdcopy::AsRawFdKind;
+/// let (r, _w) = std::io::pipe().unwrap();
+/// let k = r.as_raw_fd_kind().unwrap();
+/// assert_eq!(k.kind, Some(fdcopy::FdKind::Pipe)); // known from the type: no syscall
+/// let f = tempfile::tempfile().unwrap();
+/// assert_eq!(f.as_raw_fd_kind().unwrap().kind, None); // a File could be anything: fstat tells
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawFdKind {
     /// The descriptor. It must stay open for the duration of the copy.

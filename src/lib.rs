@@ -263,12 +263,20 @@ impl<'a> Copier<'a> {
 }
 
 /// The number of idle pipes in the intermediate-pipe pool (never more than its bound).
+///
+/// ```
+/// assert!(fdcopy::pipe_pool_idle() <= fdcopy::PIPE_POOL_MAX_IDLE);
+/// ```
 #[cfg(target_os = "linux")]
 pub fn pipe_pool_idle() -> usize {
     sys::pipe_pool::idle()
 }
 
 /// The bound of the intermediate-pipe pool.
+///
+/// ```
+/// assert!(fdcopy::PIPE_POOL_MAX_IDLE >= 1);
+/// ```
 #[cfg(target_os = "linux")]
 pub const PIPE_POOL_MAX_IDLE: usize = sys::pipe_pool::MAX_IDLE;
 

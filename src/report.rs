@@ -80,6 +80,15 @@ impl fmt::Debug for Report {
 
 /// One progress event: fired after every chunk a strategy moved (every kernel call that moved
 /// bytes, every buffered write).
+///
+/// ```
+/// let mut events = Vec::new();
+/// let mut record = |p: fdcopy::Progress| events.push((p.written, p.chunk, p.strategy));
+/// let mut buf = [0u8; 2];
+/// fdcopy::Copier::new().buffer(&mut buf).progress(&mut record)
+///     .copy(&mut Vec::new(), &mut fdcopy::Plain(&b"abc"[..])).unwrap();
+/// assert_eq!(events.last().unwrap().0, 3);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Progress {
     /// Bytes the destination has accepted so far in this copy.

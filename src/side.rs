@@ -203,8 +203,10 @@ pub(crate) fn write_all_counted(dst: &mut (impl Write + ?Sized), mut buf: &[u8],
 }
 
 /// Lets a `?Sized` writer be used as `&mut dyn Write`.
+#[cfg(target_os = "linux")]
 pub(crate) struct WriteRef<'a, W: ?Sized>(pub &'a mut W);
 
+#[cfg(target_os = "linux")]
 impl<W: Write + ?Sized> Write for WriteRef<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.write(buf)

@@ -22,6 +22,7 @@ macro_rules! fd_type {
                         use std::os::fd::AsRawFd;
                         Some(RawFdKind { fd: self.as_raw_fd(), kind: $kind })
                     } else {
+                        let _: Option<FdKind> = $kind;
                         None
                     }
                 }

@@ -5,6 +5,12 @@
 use crate::kind::FdKind;
 
 /// How bytes were (or will be) moved.
+///
+/// ```
+/// assert_eq!(fdcopy::Strategy::SpliceViaPipe.name(), "splice-via-pipe");
+/// assert_eq!(fdcopy::Strategy::Splice.syscall(), Some(fdcopy::Syscall::Splice));
+/// assert_eq!(fdcopy::Strategy::Buffered.syscall(), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Strategy {
@@ -70,6 +76,11 @@ impl std::fmt::Display for Strategy {
 }
 
 /// The syscalls behind the kernel strategies.
+///
+/// ```
+/// let names: Vec<_> = fdcopy::Syscall::ALL.iter().map(|c| c.name()).collect();
+/// assert_eq!(names, ["copy_file_range", "sendfile", "splice"]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Syscall {
@@ -108,6 +119,12 @@ impl Syscall {
 /// Go takes that risk ([`Share`](PageCache::Share), fdcopy's default, the fast path); std does
 /// not ([`Isolate`](PageCache::Isolate): such pairs use the buffered loop). Copies into regular
 /// files, and copies whose source is a pipe or a socket, are unaffected.
+///
+/// ```
+/// use fdcopy::{Copier, PageCache};
+/// assert_eq!(PageCache::default(), PageCache::Share);
+/// let _conservative = Copier::new().page_cache(PageCache::Isolate);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum PageCache {
     /// Share pages (sendfile file→socket, splice file→pipe). Safe when the file is not modified
@@ -120,9 +137,20 @@ pub enum PageCache {
 
 /// Below this many bytes (known from a limit or the source file's size), the read/write loop
 /// is cheaper than setting up a kernel path (measured with `cargo xtask bench`, `*/4k` rows).
+///
+/// ```
+/// assert_eq!(fdcopy::SMALL_COPY, 16 * 1024);
+/// ```
 pub const SMALL_COPY: u64 = 16 * 1024;
 
 /// What the engine knows about a copy when it consults the table.
+///
+/// ```
+/// use fdcopy::{plan, Facts, FdKind, PageCache, Strategy};
+/// let f = Facts { src: FdKind::File, dst: FdKind::File, dst_append: true, same_file: false,
+///                 size_hint: None, page_cache: PageCache::Share, unavailable: 0 };
+/// assert_eq!(plan(&f).steps(), &[Strategy::Buffered]); // O_APPEND: every kernel call refuses it
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Facts {
     /// The source descriptor's kind.
@@ -143,6 +171,15 @@ pub struct Facts {
 }
 
 /// An ordered list of strategies; the last is always [`Strategy::Buffered`].
+///
+/// ```
+/// use fdcopy::{plan, Facts, FdKind, PageCache, Strategy};
+/// let f = Facts { src: FdKind::File, dst: FdKind::File, dst_append: false, same_file: false,
+///                 size_hint: None, page_cache: PageCache::Share, unavailable: 0 };
+/// let p = plan(&f);
+/// assert_eq!(p.first(), Strategy::CopyFileRange);
+/// assert_eq!(p.steps(), &[Strategy::CopyFileRange, Strategy::Sendfile, Strategy::Buffered]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
     steps: [Strategy; 3],
@@ -224,6 +261,12 @@ pub fn plan(f: &Facts) -> Plan {
 }
 
 /// What an errno from a kernel strategy means: the fallback rule, in one place.
+///
+/// ```
+/// use fdcopy::{verdict, Syscall, Verdict};
+/// assert_eq!(verdict(Syscall::Sendfile, libc::EINTR, 0), Verdict::Retry);
+/// assert_eq!(verdict(Syscall::CopyFileRange, libc::ENOSYS, 0), Verdict::Unavailable);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// `EINTR`: call again.
@@ -275,6 +318,12 @@ pub fn verdict(call: Syscall, errno: i32, moved: u64) -> Verdict {
 
 /// Whether a call that returned 0 bytes on its first try declined (procfs, sysfs and overlayfs
 /// give `copy_file_range` 0 where `read` finds data: the loop must look) or reached the end.
+///
+/// ```
+/// use fdcopy::{zero_is_decline, Syscall};
+/// assert!(zero_is_decline(Syscall::CopyFileRange, 0));
+/// assert!(!zero_is_decline(Syscall::Splice, 0)); // end of file
+/// ```
 pub fn zero_is_decline(call: Syscall, moved: u64) -> bool {
     call == Syscall::CopyFileRange && moved == 0
 }
