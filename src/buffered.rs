@@ -59,16 +59,71 @@ pub(crate) fn copy(
         ctx.moved(Strategy::Buffered, (vec.len() - start) as u64);
         return r.map(drop);
     }
-    // A limit below the default size gets a buffer of exactly that size (Go's rule).
-    let size = src
-        .limit()
-        .map_or(DEFAULT_BUFFER, |l| l.clamp(1, DEFAULT_BUFFER as u64) as usize);
+    default_buffer(src.limit(), |buf| with_buffer(dst, src, buf, ctx))
+}
+
+/// Runs `f` with this thread's default buffer, cut to `limit` when that is smaller (Go's rule:
+/// a source limited to N gets a buffer of N).
+fn default_buffer<T>(limit: Option<u64>, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    let size = limit.map_or(DEFAULT_BUFFER, |l| l.clamp(1, DEFAULT_BUFFER as u64) as usize);
     let mut owned = BUFFER
         .with(|b| b.take())
         .unwrap_or_else(|| vec![0u8; DEFAULT_BUFFER].into_boxed_slice());
-    let r = with_buffer(dst, src, &mut owned[..size], ctx);
+    let r = f(&mut owned[..size]);
     BUFFER.with(|b| b.set(Some(owned)));
     r
+}
+
+/// The loop on two descriptors, after the wrappers' buffers were drained and flushed: never
+/// reads past `limit`, waits with `poll` on a destination that would block. Returns the bytes
+/// taken from the source, and how it ended.
+#[cfg(target_os = "linux")]
+pub(crate) fn copy_fds(
+    src: std::os::fd::BorrowedFd<'_>,
+    dst: std::os::fd::BorrowedFd<'_>,
+    limit: Option<u64>,
+    buf: Option<&mut [u8]>,
+    ctx: &mut Ctx<'_>,
+) -> (u64, io::Result<()>) {
+    use rustix::io::Errno;
+    ctx.ran(Strategy::Buffered);
+    let mut run = |buf: &mut [u8]| {
+        let mut consumed = 0u64;
+        loop {
+            let want = limit.map_or(buf.len() as u64, |l| (l - consumed).min(buf.len() as u64)) as usize;
+            if want == 0 {
+                return (consumed, Ok(()));
+            }
+            let n = match rustix::io::read(src, &mut buf[..want]) {
+                Ok(0) => return (consumed, Ok(())),
+                Ok(n) => n,
+                Err(Errno::INTR) => continue,
+                Err(e) => return (consumed, Err(e.into())),
+            };
+            consumed += n as u64;
+            let mut chunk = &buf[..n];
+            while !chunk.is_empty() {
+                match rustix::io::write(dst, chunk) {
+                    Ok(0) => return (consumed, Err(crate::error::write_zero())),
+                    Ok(k) => {
+                        chunk = &chunk[k..];
+                        ctx.moved(Strategy::Buffered, k as u64);
+                    }
+                    Err(Errno::INTR) => {}
+                    Err(Errno::AGAIN) => {
+                        if let Err(e) = crate::sys::wait::writable(dst) {
+                            return (consumed, Err(e));
+                        }
+                    }
+                    Err(e) => return (consumed, Err(e.into())),
+                }
+            }
+        }
+    };
+    match buf {
+        Some(buf) => run(buf),
+        None => default_buffer(limit, run),
+    }
 }
 
 fn with_buffer(dst: &mut dyn CopySink, src: &mut dyn CopySource, buf: &mut [u8], ctx: &mut Ctx<'_>) -> io::Result<()> {

@@ -139,19 +139,25 @@ fn engine(
         ctx.ran(Strategy::Buffered);
         return Ok(());
     }
+    let mut buffer = buffer;
     #[cfg(target_os = "linux")]
-    if linux::kernel(dst, src, page_cache, denied, ctx)? {
+    if linux::descriptors(dst, src, page_cache, buffer.as_deref_mut(), denied, ctx)? {
         return Ok(());
     }
     #[cfg(not(target_os = "linux"))]
     let _ = page_cache;
+    loop_allowed(denied)?;
+    crate::buffered::copy(dst, src, buffer, ctx)
+}
+
+fn loop_allowed(denied: u8) -> io::Result<()> {
     if denied & (1 << Strategy::Buffered as u8) != 0 {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "no kernel strategy could finish the copy and the buffered loop is denied",
         ));
     }
-    crate::buffered::copy(dst, src, buffer, ctx)
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]
@@ -166,12 +172,15 @@ mod linux {
     use crate::strategy::{plan, Facts, PageCache, Plan, Strategy, SMALL_COPY};
     use crate::sys::avail;
 
-    /// Runs the table's kernel strategies. `Ok(true)`: the copy is complete; `Ok(false)`: the
-    /// buffered loop must finish it (from where the kernel stopped).
-    pub(super) fn kernel(
+    /// Copies between two descriptors: the reader's user-space bytes first, then the writer's,
+    /// then the table's kernel strategies, then the buffered loop on the descriptors themselves
+    /// (not through the wrappers, which would read ahead past a limit into a `BufReader`, as
+    /// std's kernel copy never does). `Ok(false)`: a side has no descriptor.
+    pub(super) fn descriptors(
         dst: &mut dyn CopySink,
         src: &mut dyn CopySource,
         page_cache: PageCache,
+        buffer: Option<&mut [u8]>,
         denied: u8,
         ctx: &mut Ctx<'_>,
     ) -> io::Result<bool> {
@@ -184,15 +193,9 @@ mod linux {
         // SAFETY: `AsRawFdKind` promises the descriptors stay open for the whole copy, and
         // these borrows do not outlive this function.
         let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
-        let Some(plan) = facts(s, d, src.limit(), page_cache).map(|f| plan(&f)) else {
-            // The loop it is: a small copy, a source no kernel call takes, or descriptors the
-            // kernel could not even describe (a closed one, say: the loop reports the error).
-            return Ok(false);
-        };
-        let mut steps = allowed(&plan, denied);
-        if steps.peek().is_none() {
-            return Ok(false);
-        }
+        // No facts: a small copy, a source no kernel call takes, or descriptors the kernel
+        // could not even describe (a closed one: the loop reports the real error).
+        let plan = facts(s, d, src.limit(), page_cache).map(|f| plan(&f));
         // std's order: the reader's user-space bytes first, then the writer's, then the fds.
         let mut drained = 0;
         let r = src.drain_buffered(&mut WriteRef(&mut *dst), src.limit().unwrap_or(u64::MAX), &mut drained);
@@ -201,7 +204,7 @@ mod linux {
         }
         r?;
         dst.flush_buffered()?;
-        for strategy in steps {
+        for strategy in plan.iter().flat_map(|p| allowed(p, denied)) {
             let limit = src.limit();
             if limit == Some(0) {
                 return Ok(true);
@@ -215,15 +218,22 @@ mod linux {
                 End::Fail(e) => return Err(e),
             }
         }
-        Ok(false)
+        super::loop_allowed(denied)?;
+        let limit = src.limit();
+        if limit == Some(0) {
+            return Ok(true);
+        }
+        let (consumed, r) = crate::buffered::copy_fds(sfd, dfd, limit, buffer, ctx);
+        src.consume_limit(consumed);
+        r.map(|()| true)
     }
 
-    fn allowed(plan: &Plan, denied: u8) -> std::iter::Peekable<impl Iterator<Item = Strategy> + '_> {
+    /// The plan's kernel strategies the caller did not rule out.
+    fn allowed(plan: &Plan, denied: u8) -> impl Iterator<Item = Strategy> + '_ {
         plan.steps()
             .iter()
             .copied()
             .filter(move |&s| s != Strategy::Buffered && denied & (1 << s as u8) == 0)
-            .peekable()
     }
 
     /// One `fstat` per side whose kind the type does not tell, `F_GETFL` for a file
