@@ -242,6 +242,10 @@ mod linux {
     fn facts(s: RawFdKind, d: RawFdKind, limit: Option<u64>, page_cache: PageCache) -> Option<Facts> {
         // SAFETY: as in `kernel`: open for the copy, borrowed only here.
         let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
+        if limit.is_some_and(|n| n <= SMALL_COPY) {
+            // The limit alone decides: the loop, and no syscall to learn more.
+            return None;
+        }
         let (src, size, src_id) = match s.kind {
             Some(k) => (k, None, None),
             None => {

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
     let result = match cmd.as_deref() {
         Some("probe") => probe::main(&rest),
         Some("bench") => bench::main(&rest),
+        Some("bench-peer") => bench::peer(&rest),
         Some("fuzz") => fuzz::main(&rest),
         Some("-h") | Some("--help") | Some("help") => {
             print!("{USAGE}");

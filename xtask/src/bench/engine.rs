@@ -1,0 +1,102 @@
+//! The copy engines under comparison.
+
+use std::io::{self, ErrorKind, Read, Write};
+
+/// One way of copying a reader into a writer.
+///
+/// The order of the variants is the order of the table rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Engine {
+    /// `fdcopy::copy`, the engine under test.
+    Fdcopy,
+    /// `std::io::copy`, the baseline every ratio refers to.
+    Std,
+    /// A plain read/write loop with an 8 KiB heap buffer.
+    Buf8k,
+    /// A plain read/write loop with a 64 KiB heap buffer.
+    Buf64k,
+    /// A plain read/write loop with a 1 MiB heap buffer.
+    Buf1m,
+}
+
+impl Engine {
+    /// Every engine, in table order.
+    pub const ALL: [Engine; 5] = [
+        Engine::Fdcopy,
+        Engine::Std,
+        Engine::Buf8k,
+        Engine::Buf64k,
+        Engine::Buf1m,
+    ];
+
+    /// The name used on the command line and in the output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Fdcopy => "fdcopy",
+            Engine::Std => "std",
+            Engine::Buf8k => "buf8k",
+            Engine::Buf64k => "buf64k",
+            Engine::Buf1m => "buf1m",
+        }
+    }
+
+    /// Whether this is one of the plain read/write loops.
+    pub fn is_loop(self) -> bool {
+        self.buffer_len() > 0
+    }
+
+    /// Buffer size of the plain loops, 0 for the library engines.
+    fn buffer_len(self) -> usize {
+        match self {
+            Engine::Fdcopy | Engine::Std => 0,
+            Engine::Buf8k => 8 << 10,
+            Engine::Buf64k => 64 << 10,
+            Engine::Buf1m => 1 << 20,
+        }
+    }
+
+    /// Allocates the loop buffer for one run, before the timed region.
+    ///
+    /// The buffer is filled (not just `calloc`ed) so that its page faults happen here and not
+    /// inside the measurement. The same rule holds for all three loop engines; it is reused by
+    /// every copy of a run (the 10 000 small copies share it).
+    pub fn buffer(self) -> Vec<u8> {
+        vec![0xA5; self.buffer_len()]
+    }
+
+    /// Copies `r` into `w` until `r` reports EOF.
+    ///
+    /// Generic on purpose: `R` and `W` stay the caller's concrete std types (`File`,
+    /// `TcpStream`, `Take<&mut TcpStream>`, ...), which is what lets `fdcopy` and `std`
+    /// pick their kernel fast paths.
+    pub fn copy<R, W>(self, r: &mut R, w: &mut W, buf: &mut [u8]) -> io::Result<u64>
+    where
+        R: Read + ?Sized,
+        W: Write + ?Sized,
+    {
+        match self {
+            Engine::Fdcopy => fdcopy::copy(r, w),
+            Engine::Std => io::copy(r, w),
+            Engine::Buf8k | Engine::Buf64k | Engine::Buf1m => loop_copy(r, w, buf),
+        }
+    }
+}
+
+/// The plain read/write loop of the `buf*` engines.
+fn loop_copy<R, W>(r: &mut R, w: &mut W, buf: &mut [u8]) -> io::Result<u64>
+where
+    R: Read + ?Sized,
+    W: Write + ?Sized,
+{
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}

@@ -1,0 +1,536 @@
+//! Medians, ratios, goals, and the table / JSON output.
+
+use std::fmt::Write as _;
+
+use super::cli::Options;
+use super::engine::Engine;
+use super::meter::{median, ms, Sample};
+use super::scenario::{Job, Variant, Workload, SMALL_COPIES, SMALL_LEN};
+
+/// Goal for bulk scenarios: fdcopy CPU / cheapest plain loop.
+const BULK_VS_LOOP: f64 = 1.05;
+/// Goal for small scenarios: fdcopy CPU / cheapest other engine.
+const SMALL_VS_BEST: f64 = 1.1;
+
+/// All samples of one workload.
+pub struct Measured {
+    pub workload: Workload,
+    /// The job shape (its `run` is that of one of the runs).
+    pub job: Job,
+    /// Samples per engine, in engine order.
+    pub engines: Vec<(Engine, Vec<Sample>)>,
+}
+
+/// Medians of one engine in one workload.
+#[derive(Debug, Clone, Copy)]
+struct Stats {
+    cpu: f64,
+    user: f64,
+    sys: f64,
+    wall: f64,
+    /// (max - min) / 2 / median of the CPU samples, in percent.
+    spread: f64,
+}
+
+impl Stats {
+    fn of(samples: &[Sample]) -> Stats {
+        let cpu: Vec<f64> = samples.iter().map(|s| ms(s.cpu())).collect();
+        let pick = |f: fn(&Sample) -> f64| median(&samples.iter().map(f).collect::<Vec<_>>());
+        let med = median(&cpu);
+        let (lo, hi) = cpu
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+        Stats {
+            cpu: med,
+            user: pick(|s| ms(s.user)),
+            sys: pick(|s| ms(s.sys)),
+            wall: pick(|s| ms(s.wall)),
+            spread: if med > 0.0 { (hi - lo) / 2.0 / med * 100.0 } else { 0.0 },
+        }
+    }
+}
+
+/// One goal check of fdcopy: `ratio <= limit`, `ratio` unknown if an engine is missing.
+struct Check {
+    what: &'static str,
+    ratio: Option<f64>,
+    limit: f64,
+}
+
+impl Check {
+    fn pass(&self) -> Option<bool> {
+        self.ratio.map(|r| r <= self.limit)
+    }
+}
+
+/// The overall goal result of one workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Fail,
+    NotApplicable,
+}
+
+impl Verdict {
+    fn of(checks: &[Check]) -> Verdict {
+        let results: Vec<Option<bool>> = checks.iter().map(Check::pass).collect();
+        if results.contains(&Some(false)) {
+            Verdict::Fail
+        } else if results.is_empty() || results.contains(&None) {
+            Verdict::NotApplicable
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::NotApplicable => "n/a",
+        }
+    }
+}
+
+/// A workload with everything derived from its samples.
+struct Row<'a> {
+    m: &'a Measured,
+    stats: Vec<(Engine, Stats)>,
+    checks: Vec<Check>,
+    verdict: Verdict,
+}
+
+impl<'a> Row<'a> {
+    fn new(m: &'a Measured) -> Row<'a> {
+        let stats: Vec<(Engine, Stats)> = m.engines.iter().map(|(e, s)| (*e, Stats::of(s))).collect();
+        let checks = goal_checks(m.workload, &stats);
+        let verdict = Verdict::of(&checks);
+        Row {
+            m,
+            stats,
+            checks,
+            verdict,
+        }
+    }
+
+    fn get(&self, e: Engine) -> Option<&Stats> {
+        self.stats.iter().find(|(x, _)| *x == e).map(|(_, s)| s)
+    }
+
+    /// `(cpu, wall)` of `e` relative to std.
+    fn vs_std(&self, e: Engine) -> (Option<f64>, Option<f64>) {
+        match (self.get(e), self.get(Engine::Std)) {
+            (Some(a), Some(s)) => (ratio(a.cpu, s.cpu), ratio(a.wall, s.wall)),
+            _ => (None, None),
+        }
+    }
+}
+
+/// `a / b`, or `None` when `b` is 0.
+fn ratio(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0).then(|| a / b)
+}
+
+/// The goals of fdcopy in this workload (empty when fdcopy was not run).
+fn goal_checks(w: Workload, stats: &[(Engine, Stats)]) -> Vec<Check> {
+    let Some(fd) = stats.iter().find(|(e, _)| *e == Engine::Fdcopy).map(|(_, s)| s.cpu) else {
+        return Vec::new();
+    };
+    let cheapest = |keep: fn(Engine) -> bool| {
+        stats
+            .iter()
+            .filter(|(e, _)| keep(*e))
+            .map(|(_, s)| s.cpu)
+            .min_by(f64::total_cmp)
+    };
+    let vs = |best: Option<f64>| best.and_then(|b| ratio(fd, b));
+    match w.variant {
+        Variant::Bulk => vec![
+            Check {
+                what: "cpu/std",
+                ratio: vs(cheapest(|e| e == Engine::Std)),
+                limit: w.scenario().goal_vs_std,
+            },
+            Check {
+                what: "cpu/best-loop",
+                ratio: vs(cheapest(Engine::is_loop)),
+                limit: BULK_VS_LOOP,
+            },
+        ],
+        Variant::Small => vec![Check {
+            what: "cpu/best-other",
+            ratio: vs(cheapest(|e| e != Engine::Fdcopy)),
+            limit: SMALL_VS_BEST,
+        }],
+    }
+}
+
+/// `PASS: cpu/std 0.30 <= 0.35; cpu/best-loop 0.98 <= 1.05`.
+fn goal_text(row: &Row<'_>) -> String {
+    let parts: Vec<String> = row
+        .checks
+        .iter()
+        .map(|c| match c.ratio {
+            Some(r) if r <= c.limit => format!("{} {r:.3} <= {:.2}", c.what, c.limit),
+            Some(r) => format!("{} {r:.3} > {:.2}", c.what, c.limit),
+            None => format!("{} n/a (goal {:.2})", c.what, c.limit),
+        })
+        .collect();
+    format!("{}: {}", row.verdict.label(), parts.join("; "))
+}
+
+/// "64 MiB" for whole binary multiples, plain bytes otherwise.
+pub fn human(bytes: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} B")
+}
+
+/// An optional ratio for the table.
+fn opt(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".to_string(), |r| format!("{r:.2}"))
+}
+
+/// Prints the human-readable table and goal summary.
+pub fn print_table(results: &[Measured], opts: &Options) {
+    let rows: Vec<Row<'_>> = results.iter().map(Row::new).collect();
+    println!(
+        "fdcopy bench: bulk size {} ({} bytes), small = {SMALL_COPIES} x {} on one stream, rounds: {}{}",
+        human(opts.size),
+        opts.size,
+        human(SMALL_LEN),
+        opts.rounds,
+        if opts.quick { " (--quick)" } else { "" }
+    );
+    println!(
+        "engines interleaved per round; medians over rounds; CPU = user+sys of the copying thread; \
+         ratios vs std of this run"
+    );
+    println!();
+    println!(
+        "{:<22} {:<7} {:>10} {:>5} {:>10} {:>8} {:>8}  goal (fdcopy)",
+        "scenario", "engine", "CPU ms", "+-%", "wall ms", "CPU/std", "wall/std"
+    );
+    for row in &rows {
+        for (e, s) in &row.stats {
+            let (c, w) = row.vs_std(*e);
+            let goal = if *e == Engine::Fdcopy {
+                goal_text(row)
+            } else {
+                String::new()
+            };
+            let line = format!(
+                "{:<22} {:<7} {:>10.2} {:>5.0} {:>10.2} {:>8} {:>8}  {goal}",
+                row.m.workload.name(),
+                e.name(),
+                s.cpu,
+                s.spread,
+                s.wall,
+                opt(c),
+                opt(w)
+            );
+            println!("{}", line.trim_end());
+        }
+    }
+    println!();
+    println!("{}", summary(&rows));
+    println!(
+        "goals are reported only (exit code unaffected); on 2 cores, differences under ~15 % are \
+         noise unless they hold across rounds (see +-%)"
+    );
+}
+
+/// `goals: fdcopy passes 3 of 16 (12 fail, 1 n/a); failing: a, b`.
+fn summary(rows: &[Row<'_>]) -> String {
+    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
+    let failing: Vec<String> = rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .map(|r| r.m.workload.name())
+        .collect();
+    let mut s = format!(
+        "goals: fdcopy passes {} of {} ({} fail, {} n/a)",
+        count(Verdict::Pass),
+        rows.len(),
+        count(Verdict::Fail),
+        count(Verdict::NotApplicable)
+    );
+    if !failing.is_empty() {
+        let _ = write!(s, "; failing: {}", failing.join(", "));
+    }
+    s
+}
+
+/// Prints the figures of a single copy (`--scenario S --engine E`).
+pub fn print_single(m: &Measured, json: bool) {
+    let (engine, samples) = &m.engines[0];
+    let s = samples[0];
+    let bytes = m.job.copied();
+    if json {
+        let mut j = Json::default();
+        j.open('{');
+        j.field_str("scenario", &m.workload.name());
+        j.field_str("engine", engine.name());
+        j.field_num("copied_bytes", bytes as f64);
+        j.field_num("stream_bytes", m.job.stream_bytes as f64);
+        j.field_num("copies", m.job.copies as f64);
+        sample_fields(&mut j, &s);
+        j.close('}');
+        println!("{}", j.out);
+        return;
+    }
+    println!(
+        "{} with {}: {} bytes ({}) in {} cop{}, stream {} bytes",
+        m.workload.name(),
+        engine.name(),
+        bytes,
+        human(bytes),
+        m.job.copies,
+        if m.job.copies == 1 { "y" } else { "ies" },
+        m.job.stream_bytes
+    );
+    println!(
+        "cpu {:.2} ms (user {:.2} ms, sys {:.2} ms), wall {:.2} ms, {:.2} GB/s wall; bytes verified",
+        ms(s.cpu()),
+        ms(s.user),
+        ms(s.sys),
+        ms(s.wall),
+        bytes as f64 / s.wall.as_secs_f64().max(1e-9) / 1e9
+    );
+}
+
+/// cpu/user/sys/wall of one sample as JSON fields.
+fn sample_fields(j: &mut Json, s: &Sample) {
+    j.field_num("cpu_ms", ms(s.cpu()));
+    j.field_num("user_ms", ms(s.user));
+    j.field_num("sys_ms", ms(s.sys));
+    j.field_num("wall_ms", ms(s.wall));
+}
+
+/// Prints everything `print_table` shows (and every sample) as one JSON object.
+pub fn print_json(results: &[Measured], opts: &Options) {
+    let rows: Vec<Row<'_>> = results.iter().map(Row::new).collect();
+    let mut j = Json::default();
+    j.open('{');
+    j.field_num("size_bytes", opts.size as f64);
+    j.field_num("small_copies", SMALL_COPIES as f64);
+    j.field_num("small_bytes_per_copy", SMALL_LEN as f64);
+    j.field_num("rounds", opts.rounds as f64);
+    j.field_raw("quick", if opts.quick { "true" } else { "false" });
+    j.key("scenarios");
+    j.open('[');
+    for row in &rows {
+        json_row(&mut j, row);
+    }
+    j.close(']');
+    j.key("goals");
+    j.open('{');
+    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count() as f64;
+    j.field_num("pass", count(Verdict::Pass));
+    j.field_num("fail", count(Verdict::Fail));
+    j.field_num("na", count(Verdict::NotApplicable));
+    j.key("failing");
+    j.open('[');
+    for r in rows.iter().filter(|r| r.verdict == Verdict::Fail) {
+        j.item_str(&r.m.workload.name());
+    }
+    j.close(']');
+    j.close('}');
+    j.close('}');
+    println!("{}", j.out);
+}
+
+/// One workload as a JSON object.
+fn json_row(j: &mut Json, row: &Row<'_>) {
+    let m = row.m;
+    j.open('{');
+    j.field_str("name", &m.workload.name());
+    j.field_str("scenario", m.workload.scenario().name);
+    j.field_str(
+        "variant",
+        match m.workload.variant {
+            Variant::Bulk => "bulk",
+            Variant::Small => "4k",
+        },
+    );
+    j.field_num("copied_bytes", m.job.copied() as f64);
+    j.field_num("stream_bytes", m.job.stream_bytes as f64);
+    j.field_num("copies", m.job.copies as f64);
+    j.key("engines");
+    j.open('[');
+    for ((e, st), (_, samples)) in row.stats.iter().zip(&m.engines) {
+        let (c, w) = row.vs_std(*e);
+        j.open('{');
+        j.field_str("engine", e.name());
+        j.field_num("cpu_ms", st.cpu);
+        j.field_num("user_ms", st.user);
+        j.field_num("sys_ms", st.sys);
+        j.field_num("wall_ms", st.wall);
+        j.field_num("cpu_spread_pct", st.spread);
+        j.field_opt("cpu_vs_std", c);
+        j.field_opt("wall_vs_std", w);
+        j.key("runs");
+        j.open('[');
+        for s in samples {
+            j.open('{');
+            sample_fields(j, s);
+            j.close('}');
+        }
+        j.close(']');
+        j.close('}');
+    }
+    j.close(']');
+    json_goal(j, row);
+    j.close('}');
+}
+
+/// The goal of one workload as a JSON object.
+fn json_goal(j: &mut Json, row: &Row<'_>) {
+    j.key("goal");
+    j.open('{');
+    j.field_str("verdict", &row.verdict.label().to_ascii_lowercase());
+    j.key("checks");
+    j.open('[');
+    for c in &row.checks {
+        j.open('{');
+        j.field_str("what", c.what);
+        j.field_opt("ratio", c.ratio);
+        j.field_num("limit", c.limit);
+        j.field_raw(
+            "pass",
+            match c.pass() {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "null",
+            },
+        );
+        j.close('}');
+    }
+    j.close(']');
+    j.close('}');
+}
+
+/// A minimal JSON writer: handles commas between members, escaping and number formatting.
+#[derive(Default)]
+struct Json {
+    out: String,
+    /// One entry per open container: whether it is still empty.
+    empty: Vec<bool>,
+    /// A key was just written; the next value needs no separator.
+    after_key: bool,
+}
+
+impl Json {
+    /// Writes the separator before a value or key unless it directly follows a key or is
+    /// the first in its container.
+    fn sep(&mut self) {
+        if std::mem::take(&mut self.after_key) {
+            return;
+        }
+        if let Some(empty) = self.empty.last_mut() {
+            if !std::mem::replace(empty, false) {
+                self.out.push(',');
+            }
+        }
+    }
+
+    /// Starts an object or array as the next value (after `key`, or as an item).
+    fn open(&mut self, c: char) {
+        self.sep();
+        self.out.push(c);
+        self.empty.push(true);
+    }
+
+    /// Ends the innermost object or array.
+    fn close(&mut self, c: char) {
+        self.empty.pop();
+        self.out.push(c);
+    }
+
+    /// Writes `"name":`; the value follows.
+    fn key(&mut self, name: &str) {
+        self.sep();
+        escape_into(&mut self.out, name);
+        self.out.push(':');
+        self.after_key = true;
+    }
+
+    fn field_raw(&mut self, name: &str, raw: &str) {
+        self.key(name);
+        self.sep();
+        self.out.push_str(raw);
+    }
+
+    fn field_str(&mut self, name: &str, v: &str) {
+        self.key(name);
+        self.sep();
+        escape_into(&mut self.out, v);
+    }
+
+    fn field_num(&mut self, name: &str, v: f64) {
+        self.field_raw(name, &number(v));
+    }
+
+    fn field_opt(&mut self, name: &str, v: Option<f64>) {
+        self.field_raw(name, &v.map_or_else(|| "null".to_string(), number));
+    }
+
+    fn item_str(&mut self, v: &str) {
+        self.sep();
+        escape_into(&mut self.out, v);
+    }
+}
+
+/// A JSON number: integers without a fraction, others with 4 decimals; `null` if not finite.
+fn number(v: f64) -> String {
+    if !v.is_finite() {
+        "null".to_string()
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// Appends `s` as a quoted, escaped JSON string.
+fn escape_into(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_writer() {
+        let mut j = Json::default();
+        j.open('{');
+        j.field_str("a", "x\"y");
+        j.key("b");
+        j.open('[');
+        j.open('{');
+        j.field_num("n", 1.5);
+        j.close('}');
+        j.open('{');
+        j.field_opt("m", None);
+        j.close('}');
+        j.close(']');
+        j.field_num("c", 3.0);
+        j.close('}');
+        assert_eq!(j.out, r#"{"a":"x\"y","b":[{"n":1.5000},{"m":null}],"c":3}"#);
+    }
+}
