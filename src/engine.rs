@@ -195,7 +195,7 @@ mod linux {
         let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
         // No facts: a small copy, a source no kernel call takes, or descriptors the kernel
         // could not even describe (a closed one: the loop reports the real error).
-        let plan = facts(s, d, src.limit(), page_cache).map(|f| plan(&f));
+        let plan = facts(s, d, src.limit(), page_cache)?.map(|f| plan(&f));
         // std's order: the reader's user-space bytes first, then the writer's, then the fds.
         let mut drained = 0;
         let r = src.drain_buffered(&mut WriteRef(&mut *dst), src.limit().unwrap_or(u64::MAX), &mut drained);
@@ -239,7 +239,22 @@ mod linux {
     /// One `fstat` per side whose kind the type does not tell, `F_GETFL` for a file
     /// destination (O_APPEND may have been set after open: golang/go#79660). A copy the
     /// source alone shows to be small, or not kernel-capable, costs only the source's `fstat`.
-    fn facts(s: RawFdKind, d: RawFdKind, limit: Option<u64>, page_cache: PageCache) -> Option<Facts> {
+    /// `Ok(None)`: the loop it is. The one input refused outright is a pipe copied into
+    /// itself, which no strategy could ever finish.
+    fn facts(s: RawFdKind, d: RawFdKind, limit: Option<u64>, page_cache: PageCache) -> io::Result<Option<Facts>> {
+        let Some(f) = gather(s, d, limit, page_cache) else {
+            return Ok(None);
+        };
+        if f.same_file && f.src == FdKind::Pipe {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "source and destination are the same pipe: the copy could never end",
+            ));
+        }
+        Ok(Some(f))
+    }
+
+    fn gather(s: RawFdKind, d: RawFdKind, limit: Option<u64>, page_cache: PageCache) -> Option<Facts> {
         // SAFETY: as in `kernel`: open for the copy, borrowed only here.
         let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
         if limit.is_some_and(|n| n <= SMALL_COPY) {
@@ -269,11 +284,22 @@ mod linux {
             }
         };
         let dst_append = dst == FdKind::File && rustix::fs::fcntl_getfl(dfd).ok()?.contains(rustix::fs::OFlags::APPEND);
+        let identity = |fd| stat_kind(fd).ok().map(|(_, _, id)| id);
+        let same_file = match (src_id, dst_id) {
+            (Some(a), Some(b)) => a == b,
+            // Pipes known from their types were not stat'ed: a pipe copied into itself would
+            // never end, so spend two `fstat`s on this rare pair to rule that out.
+            _ if src == FdKind::Pipe && dst == FdKind::Pipe => {
+                let a = src_id.or_else(|| identity(sfd));
+                a.is_some() && a == dst_id.or_else(|| identity(dfd))
+            }
+            _ => false,
+        };
         Some(Facts {
             src,
             dst,
             dst_append,
-            same_file: src_id.is_some() && src_id == dst_id,
+            same_file,
             size_hint,
             page_cache,
             unavailable: avail::unavailable(),
