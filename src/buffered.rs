@@ -53,13 +53,30 @@ pub(crate) fn copy(
         }
     }
     if let Some(vec) = dst.as_vec() {
-        // Read straight into the vector's spare capacity (std's specialization does the same).
-        let start = vec.len();
-        let r = src.read_to_end(vec);
-        ctx.moved(Strategy::Buffered, (vec.len() - start) as u64);
-        return r.map(drop);
+        return into_vec(vec, src, ctx);
     }
     default_buffer(src.limit(), |buf| with_buffer(dst, src, buf, ctx))
+}
+
+/// Reads straight into a vector's spare room with `read_to_end`, as std's specialization does
+/// (same reads, same read-ahead into a `BufReader`). The adapter in between turns a reader's
+/// claim of more bytes than it was given into an error (std would panic) and reports progress.
+fn into_vec(vec: &mut Vec<u8>, src: &mut dyn CopySource, ctx: &mut Ctx<'_>) -> io::Result<()> {
+    struct Checked<'a, 'c, 'p> {
+        src: &'a mut dyn CopySource,
+        ctx: &'c mut Ctx<'p>,
+    }
+    impl io::Read for Checked<'_, '_, '_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.src.read(buf)?;
+            if n > buf.len() {
+                return Err(crate::error::invalid_read());
+            }
+            self.ctx.moved(Strategy::Buffered, n as u64);
+            Ok(n)
+        }
+    }
+    io::Read::read_to_end(&mut Checked { src, ctx }, vec).map(drop)
 }
 
 /// Runs `f` with this thread's default buffer, cut to `limit` when that is smaller (Go's rule:

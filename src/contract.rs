@@ -13,7 +13,9 @@ use crate::side::{CopySink, CopySource};
 /// Return it from [`CopySource::as_write_to`]. It runs before anything else in a copy. If it
 /// cannot take its fast path for this destination, it must not run its own loop: it calls
 /// `fdcopy::io_copy(dst, &mut NoWriteTo(self))`, so that the destination's [`ReadFrom`] and the
-/// kernel strategies still get their chance (Go's fallback rule).
+/// kernel strategies still get their chance (Go's fallback rule). That fallback is a new copy
+/// with default options; to keep a caller's options (progress, policy), run it through a
+/// [`Copier`](crate::Copier) of your own.
 ///
 /// ```
 /// use std::io::{self, Read};

@@ -16,7 +16,17 @@ pub(crate) struct Ctx<'p> {
     progress: Option<&'p mut dyn FnMut(Progress)>,
 }
 
-impl Ctx<'_> {
+impl<'p> Ctx<'p> {
+    fn new(progress: &'p mut Option<&mut dyn FnMut(Progress)>) -> Self {
+        Ctx {
+            report: Report::default(),
+            progress: match progress {
+                Some(p) => Some(&mut **p),
+                None => None,
+            },
+        }
+    }
+
     /// `n` more bytes reached the destination through `strategy`.
     pub(crate) fn moved(&mut self, strategy: Strategy, n: u64) {
         self.report.add(strategy, n);
@@ -84,21 +94,15 @@ pub(crate) fn copy(
     let fast_paths = DEPTH.with(|d| d.get()) < MAX_FAST_PATH_DEPTH;
     if fast_paths && opts.allows(Strategy::WriteTo) {
         if let Some(w) = src.as_write_to() {
-            return fast_path(Strategy::WriteTo, || w.write_to(dst));
+            return fast_path(Strategy::WriteTo, opts, || w.write_to(dst));
         }
     }
     if fast_paths && opts.allows(Strategy::ReadFrom) {
         if let Some(r) = dst.as_read_from() {
-            return fast_path(Strategy::ReadFrom, || r.read_from(src));
+            return fast_path(Strategy::ReadFrom, opts, || r.read_from(src));
         }
     }
-    let mut ctx = Ctx {
-        report: Report::default(),
-        progress: match opts.progress.as_mut() {
-            Some(p) => Some(&mut **p),
-            None => None,
-        },
-    };
+    let mut ctx = Ctx::new(&mut opts.progress);
     match engine(
         dst,
         src,
@@ -112,18 +116,26 @@ pub(crate) fn copy(
     }
 }
 
-fn fast_path(strategy: Strategy, f: impl FnOnce() -> Result<u64, CopyError>) -> Result<Report, CopyError> {
-    let mut report = Report::default();
-    report.ran(strategy);
-    match nested(f) {
-        Ok(n) => {
-            report.add(strategy, n);
-            Ok(report)
-        }
-        Err(e) => {
-            report.add(strategy, e.written());
-            Err(e.with_report(report))
-        }
+/// Runs a user's `WriteTo`/`ReadFrom`. Its chunks are its own business: the progress callback
+/// hears of its bytes once, when it returns.
+fn fast_path(
+    strategy: Strategy,
+    opts: &mut Options<'_>,
+    f: impl FnOnce() -> Result<u64, CopyError>,
+) -> Result<Report, CopyError> {
+    let r = nested(f);
+    let mut ctx = Ctx::new(&mut opts.progress);
+    ctx.ran(strategy);
+    let n = match &r {
+        Ok(n) => *n,
+        Err(e) => e.written(),
+    };
+    if n > 0 {
+        ctx.moved(strategy, n);
+    }
+    match r {
+        Ok(_) => Ok(ctx.report),
+        Err(e) => Err(e.with_report(ctx.report)),
     }
 }
 
@@ -135,10 +147,8 @@ fn engine(
     denied: u8,
     ctx: &mut Ctx<'_>,
 ) -> io::Result<()> {
-    if src.limit() == Some(0) {
-        ctx.ran(Strategy::Buffered);
-        return Ok(());
-    }
+    // No early return for a limit of 0: a `BufReader` above an exhausted `Take` still holds
+    // bytes that passed that limit. The loop and the kernel paths both read nothing past it.
     let mut buffer = buffer;
     #[cfg(target_os = "linux")]
     if linux::descriptors(dst, src, page_cache, buffer.as_deref_mut(), denied, ctx)? {
@@ -198,7 +208,9 @@ mod linux {
         let plan = facts(s, d, src.limit(), page_cache)?.map(|f| plan(&f));
         // std's order: the reader's user-space bytes first, then the writer's, then the fds.
         let mut drained = 0;
-        let r = src.drain_buffered(&mut WriteRef(&mut *dst), src.limit().unwrap_or(u64::MAX), &mut drained);
+        // Unbounded here: each limit layer caps what it drains from below it, and a limit below
+        // a `BufReader` does not apply to the bytes it already holds.
+        let r = src.drain_buffered(&mut WriteRef(&mut *dst), u64::MAX, &mut drained);
         if drained > 0 {
             ctx.moved(Strategy::Buffered, drained);
         }

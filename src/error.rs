@@ -31,7 +31,14 @@ pub struct CopyError {
 }
 
 impl CopyError {
-    pub(crate) fn new(written: u64, error: io::Error) -> Self {
+    /// An error after `written` bytes: for [`WriteTo`](crate::WriteTo) and
+    /// [`ReadFrom`](crate::ReadFrom) implementations that fail on their own.
+    ///
+    /// ```
+    /// let e = fdcopy::CopyError::new(42, std::io::ErrorKind::ConnectionReset.into());
+    /// assert_eq!((e.written(), e.kind()), (42, std::io::ErrorKind::ConnectionReset));
+    /// ```
+    pub fn new(written: u64, error: io::Error) -> Self {
         CopyError {
             written,
             error,
