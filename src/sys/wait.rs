@@ -1,5 +1,9 @@
 //! Waiting on a side that would block, with `poll(2)`: never spinning on `EAGAIN`
 //! (golang/go#75304), never changing the caller's descriptor flags (golang/go#28330).
+//!
+//! A destination without `O_NONBLOCK` that still says `EAGAIN` is a socket whose send timeout
+//! (`SO_SNDTIMEO`) expired: that is reported as `WouldBlock` with the count, as `write` would,
+//! rather than waited on.
 
 use std::io;
 use std::os::fd::BorrowedFd;
@@ -11,8 +15,9 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 pub(crate) enum Blocked {
     /// The destination had no room and now has some (or an error to report): call again.
     Retry,
-    /// The source has nothing to read: the caller gets `WouldBlock` with the count.
-    SourceEmpty,
+    /// The source has nothing to read, or the destination's send timeout expired: the caller
+    /// gets `WouldBlock` with the count.
+    Stop,
 }
 
 /// After `EAGAIN` from a call from `src` to `dst`: wait until the destination can take bytes,
@@ -20,17 +25,25 @@ pub(crate) enum Blocked {
 pub(crate) fn after_eagain(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<Blocked> {
     let now = Timespec { tv_sec: 0, tv_nsec: 0 };
     if !ready(dst, PollFlags::OUT, Some(&now))? {
-        ready(dst, PollFlags::OUT, None)?;
-        return Ok(Blocked::Retry);
+        return Ok(match writable(dst) {
+            Ok(()) => Blocked::Retry,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Blocked::Stop,
+            Err(e) => return Err(e),
+        });
     }
     if !ready(src, PollFlags::IN, Some(&now))? {
-        return Ok(Blocked::SourceEmpty);
+        return Ok(Blocked::Stop);
     }
     Ok(Blocked::Retry)
 }
 
-/// Blocks until `dst` can take bytes (or has an error to report).
+/// After `EAGAIN` from writing to `dst`: blocks until `dst` can take bytes (or has an error to
+/// report), or says `WouldBlock` if `dst` is a blocking socket whose send timeout expired.
 pub(crate) fn writable(dst: BorrowedFd<'_>) -> io::Result<()> {
+    let nonblocking = rustix::fs::fcntl_getfl(dst)?.contains(rustix::fs::OFlags::NONBLOCK);
+    if !nonblocking {
+        return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+    }
     ready(dst, PollFlags::OUT, None).map(drop)
 }
 
