@@ -98,6 +98,7 @@ fn default_buffer<T>(limit: Option<u64>, f: impl FnOnce(&mut [u8]) -> T) -> T {
 pub(crate) fn copy_fds(
     src: std::os::fd::BorrowedFd<'_>,
     dst: std::os::fd::BorrowedFd<'_>,
+    dst_socket: bool,
     limit: Option<u64>,
     buf: Option<&mut [u8]>,
     ctx: &mut Ctx<'_>,
@@ -120,7 +121,7 @@ pub(crate) fn copy_fds(
             consumed += n as u64;
             let mut chunk = &buf[..n];
             while !chunk.is_empty() {
-                match rustix::io::write(dst, chunk) {
+                match crate::sys::write::write(dst, chunk, dst_socket) {
                     Ok(0) => return (consumed, Err(crate::error::write_zero())),
                     Ok(k) => {
                         chunk = &chunk[k..];

@@ -205,7 +205,14 @@ mod linux {
         let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
         // No facts: a small copy, a source no kernel call takes, or descriptors the kernel
         // could not even describe (a closed one: the loop reports the real error).
-        let plan = facts(s, d, src.limit(), page_cache)?.map(|f| plan(&f));
+        let facts = facts(s, d, src.limit(), page_cache)?;
+        let plan = facts.map(|f| plan(&f));
+        // Loop writes into a socket use send(MSG_NOSIGNAL). Unknown (a small copy into a
+        // `File`, not classified) counts as not a socket.
+        let dst_socket = matches!(
+            facts.map(|f| f.dst).or(d.kind),
+            Some(FdKind::StreamSocket(_) | FdKind::DatagramSocket(_))
+        );
         // std's order: the reader's user-space bytes first, then the writer's, then the fds.
         let mut drained = 0;
         // Unbounded here: each limit layer caps what it drains from below it, and a limit below
@@ -235,7 +242,7 @@ mod linux {
         if limit == Some(0) {
             return Ok(true);
         }
-        let (consumed, r) = crate::buffered::copy_fds(sfd, dfd, limit, buffer, ctx);
+        let (consumed, r) = crate::buffered::copy_fds(sfd, dfd, dst_socket, limit, buffer, ctx);
         src.consume_limit(consumed);
         r.map(|()| true)
     }
@@ -249,53 +256,39 @@ mod linux {
     }
 
     /// One `fstat` per side whose kind the type does not tell, `F_GETFL` for a file
-    /// destination (O_APPEND may have been set after open: golang/go#79660). A copy the
-    /// source alone shows to be small, or not kernel-capable, costs only the source's `fstat`.
-    /// `Ok(None)`: the loop it is. The one input refused outright is a pipe copied into
-    /// itself, which no strategy could ever finish.
+    /// destination (O_APPEND may have been set after open: golang/go#79660). A small limit
+    /// costs nothing; a source no kernel call takes costs only its own `fstat`.
+    /// `Ok(None)`: the loop it is. Refused outright are the copies no strategy could ever
+    /// finish: a pipe into itself, and a file into its own growing end.
     fn facts(s: RawFdKind, d: RawFdKind, limit: Option<u64>, page_cache: PageCache) -> io::Result<Option<Facts>> {
-        let Some(f) = gather(s, d, limit, page_cache) else {
-            return Ok(None);
-        };
-        if f.same_file && f.src == FdKind::Pipe {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "source and destination are the same pipe: the copy could never end",
-            ));
-        }
-        Ok(Some(f))
-    }
-
-    fn gather(s: RawFdKind, d: RawFdKind, limit: Option<u64>, page_cache: PageCache) -> Option<Facts> {
-        // SAFETY: as in `kernel`: open for the copy, borrowed only here.
+        // SAFETY: as in `descriptors`: open for the copy, borrowed only here.
         let (sfd, dfd) = unsafe { (BorrowedFd::borrow_raw(s.fd), BorrowedFd::borrow_raw(d.fd)) };
         if limit.is_some_and(|n| n <= SMALL_COPY) {
-            // The limit alone decides: the loop, and no syscall to learn more.
-            return None;
+            // The limit alone decides: the loop (which the limit ends), and no syscall.
+            return Ok(None);
         }
-        let (src, size, src_id) = match s.kind {
-            Some(k) => (k, None, None),
-            None => {
-                let (k, size, id) = stat_kind(sfd).ok()?;
-                (k, (k == FdKind::File).then_some(size), Some(id))
-            }
+        let Some((src, size, src_id)) = (match s.kind {
+            Some(k) => Some((k, None, None)),
+            None => stat_kind(sfd)
+                .ok()
+                .map(|(k, size, id)| (k, (k == FdKind::File).then_some(size), Some(id))),
+        }) else {
+            return Ok(None);
         };
+        if matches!(src, FdKind::DatagramSocket(_) | FdKind::Other) {
+            // The table's answer is the loop whatever the destination is.
+            return Ok(None);
+        }
         let size_hint = match (size, limit) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        if size_hint.is_some_and(|n| n <= SMALL_COPY) || matches!(src, FdKind::DatagramSocket(_) | FdKind::Other) {
-            // The table's answer is the loop whatever the destination is.
-            return None;
-        }
-        let (dst, dst_id) = match d.kind {
-            Some(k) => (k, None),
-            None => {
-                let (k, _, id) = stat_kind(dfd).ok()?;
-                (k, Some(id))
-            }
+        let Some((dst, dst_id)) = (match d.kind {
+            Some(k) => Some((k, None)),
+            None => stat_kind(dfd).ok().map(|(k, _, id)| (k, Some(id))),
+        }) else {
+            return Ok(None);
         };
-        let dst_append = dst == FdKind::File && rustix::fs::fcntl_getfl(dfd).ok()?.contains(rustix::fs::OFlags::APPEND);
         let identity = |fd| stat_kind(fd).ok().map(|(_, _, id)| id);
         let same_file = match (src_id, dst_id) {
             (Some(a), Some(b)) => a == b,
@@ -307,7 +300,17 @@ mod linux {
             }
             _ => false,
         };
-        Some(Facts {
+        let small = size_hint.is_some_and(|n| n <= SMALL_COPY);
+        let dst_append = dst == FdKind::File
+            && (same_file || !small)
+            && rustix::fs::fcntl_getfl(dfd).is_ok_and(|fl| fl.contains(rustix::fs::OFlags::APPEND));
+        if same_file && runaway(src, dst_append, sfd, dfd) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "source and destination are the same pipe or file, and the copy would read its own output forever",
+            ));
+        }
+        Ok(Some(Facts {
             src,
             dst,
             dst_append,
@@ -315,6 +318,24 @@ mod linux {
             size_hint,
             page_cache,
             unavailable: avail::unavailable(),
-        })
+        }))
+    }
+
+    /// Whether a copy of a file (or pipe) into itself would keep reading its own output: a
+    /// pipe always; a file when the writer appends, or writes ahead of the reader (`io.Copy(f,
+    /// f)` on one descriptor writes behind its own reads and ends, duplicating the data).
+    fn runaway(src: FdKind, dst_append: bool, sfd: BorrowedFd<'_>, dfd: BorrowedFd<'_>) -> bool {
+        use rustix::fs::{seek, SeekFrom};
+        match src {
+            FdKind::Pipe => true,
+            FdKind::File => {
+                dst_append
+                    || matches!(
+                        (seek(sfd, SeekFrom::Current(0)), seek(dfd, SeekFrom::Current(0))),
+                        (Ok(r), Ok(w)) if w > r
+                    )
+            }
+            _ => false,
+        }
     }
 }

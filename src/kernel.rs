@@ -200,6 +200,7 @@ fn rescue(
     delivered: &mut u64,
     ctx: &mut Ctx<'_>,
 ) -> Result<(), (io::Error, usize)> {
+    let socket = crate::sys::write::is_socket(dst);
     let mut buf = vec![0u8; n.min(1 << 16)];
     while n > 0 {
         let want = n.min(buf.len());
@@ -211,7 +212,7 @@ fn rescue(
         };
         let mut off = 0;
         while off < got {
-            match rustix::io::write(dst, &buf[off..got]) {
+            match crate::sys::write::write(dst, &buf[off..got], socket) {
                 Ok(0) => return Err((crate::error::write_zero(), n - got)),
                 Ok(k) => {
                     off += k;

@@ -7,6 +7,7 @@ pub(crate) mod pipe_pool;
 pub(crate) mod sendfile;
 pub(crate) mod splice;
 pub(crate) mod wait;
+pub(crate) mod write;
 
 use std::os::fd::BorrowedFd;
 
