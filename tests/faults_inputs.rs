@@ -7,8 +7,8 @@ mod common;
 mod support;
 
 use std::fs::File;
-use std::io::{Seek, SeekFrom};
 use std::io::{self, Read, Write};
+use std::io::{Seek, SeekFrom};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 

@@ -10,15 +10,21 @@
 //! Timing: only the engine calls are inside the measured region; peers are spawned, sockets
 //! accepted, loop buffers allocated and the destination file pre-allocated before it, and
 //! every byte is verified after it. A verification failure aborts the run with an error.
+//! The one exception is `http-download`, which times a whole download (connect, request,
+//! response head, body copy), the same steps for every engine; see `download`.
 //!
 //! Module map: `scenario` (the table and the measured run), `endpoints` (sources and sinks),
-//! `peer` (peer processes and their control protocol), `engine`, `pattern` (payload and
-//! verification), `meter`, `env` (temp dir and files), `report`, `cli`.
+//! `download` (the `http-download` scenario), `peer` (peer processes and their control
+//! protocol), `engine`, `pattern` (payload and verification), `meter`, `env` (temp dir and
+//! files), `report`, `cli`; `http` is `examples/http`'s client and server.
 
 mod cli;
+mod download;
 mod endpoints;
 mod engine;
 mod env;
+#[path = "../../examples/http/mod.rs"]
+mod http;
 mod meter;
 mod pattern;
 mod peer;
@@ -31,7 +37,7 @@ use std::time::Instant;
 use cli::{Options, Parsed};
 use env::Env;
 use report::Measured;
-use scenario::Workload;
+use scenario::{Variant, Workload};
 
 /// Entry point of `cargo xtask bench`.
 pub fn main(args: &[String]) -> Result<ExitCode, String> {
@@ -66,6 +72,9 @@ pub fn peer(args: &[String]) -> Result<ExitCode, String> {
 fn run_single(env: &mut Env, opts: &Options) -> Result<Measured, String> {
     let workload = opts.workloads[0];
     let engine = opts.engines[0];
+    if let Some(m) = skipped(workload, opts) {
+        return Ok(m);
+    }
     let job = workload.job(opts.size, env.next_run());
     let sample = (workload.scenario().run)(env, &job, engine)
         .map_err(|e| format!("{} with {}: {e}", workload.name(), engine.name()))?;
@@ -73,6 +82,7 @@ fn run_single(env: &mut Env, opts: &Options) -> Result<Measured, String> {
         workload,
         job,
         engines: vec![(engine, vec![sample])],
+        skipped: None,
     })
 }
 
@@ -106,6 +116,9 @@ fn run_matrix(env: &mut Env, opts: &Options) -> Result<Vec<Measured>, String> {
 /// All rounds of one workload; round `r` starts with engine `r mod n` so no engine always
 /// runs first (right after the set-up of the previous workload).
 fn run_workload(env: &mut Env, opts: &Options, w: Workload) -> Result<Measured, String> {
+    if let Some(m) = skipped(w, opts) {
+        return Ok(m);
+    }
     let n = opts.engines.len();
     let mut samples = vec![Vec::new(); n];
     let mut job = w.job(opts.size, 0);
@@ -123,5 +136,18 @@ fn run_workload(env: &mut Env, opts: &Options, w: Workload) -> Result<Measured, 
         workload: w,
         job,
         engines: opts.engines.iter().copied().zip(samples).collect(),
+        skipped: None,
+    })
+}
+
+/// The n/a result of a workload that does not exist (the small variant of a scenario that
+/// has none), or `None` for one to run.
+fn skipped(w: Workload, opts: &Options) -> Option<Measured> {
+    let why = w.scenario().no_small.filter(|_| w.variant == Variant::Small)?;
+    Some(Measured {
+        workload: w,
+        job: w.job(opts.size, 0),
+        engines: Vec::new(),
+        skipped: Some(why),
     })
 }

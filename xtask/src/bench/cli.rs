@@ -29,7 +29,10 @@ median CPU time (user + sys of the copying thread) and wall time per scenario an
   rounds, no interleaving) and print its figures, e.g. for `strace -f -c` or `perf stat`.
 
 scenarios: file-file file-tcp tcp-file tcp-tcp pipe-file file-pipe unix-file tcp-file-limited,
-           each also as NAME/4k (10 000 copies of 4 KiB on one stream)
+           each also as NAME/4k (10 000 copies of 4 KiB on one stream);
+           http-download (one HTTP GET of the bulk size from a local server in a peer
+           process, timed from connect to the end of the body; its /4k row is n/a: the
+           server closes every connection after one response)
 engines:   fdcopy std buf8k buf64k buf1m
 ";
 

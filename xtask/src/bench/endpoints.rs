@@ -94,7 +94,7 @@ fn drain_rest<R: Read + ?Sized>(r: &mut R, env: &Env, job: &Job, seed: u64, cons
 }
 
 /// Checks that a peer moved exactly `want` bytes.
-fn peer_bytes(peer: Peer, want: u64) -> Result<(), String> {
+pub fn peer_bytes(peer: Peer, want: u64) -> Result<(), String> {
     let got = peer.finish()?;
     if got != want {
         return Err(format!("peer moved {got} bytes, expected {want}"));
@@ -112,6 +112,7 @@ fn tcp_peer(env: &mut Env, role: Role, seed: u64, bytes: u64, job: &Job) -> Resu
         seed,
         bytes,
         deadline: job.deadline(),
+        dir: None,
     };
     let mut peer = Peer::spawn(&mut env.control, &spec, Stdio::null(), Stdio::null())?;
     let stream = peer.accept_tcp(&l)?;
@@ -201,6 +202,7 @@ impl Source for UnixSource {
             seed,
             bytes: job.stream_bytes,
             deadline: job.deadline(),
+            dir: None,
         };
         let peer = Peer::spawn(&mut env.control, &spec, Stdio::null(), Stdio::null());
         let accepted = peer.and_then(|mut p| Ok((p.accept_unix(&l)?, p)));
@@ -245,6 +247,7 @@ impl Source for PipeSource {
             seed,
             bytes: job.stream_bytes,
             deadline: job.deadline(),
+            dir: None,
         };
         // The `Stdio` owns our copy of the write end and is dropped inside `spawn`, so the
         // peer holds the only writer and its exit is our EOF.
@@ -362,6 +365,7 @@ impl Sink for PipeSink {
             seed,
             bytes: job.copied(),
             deadline: job.deadline(),
+            dir: None,
         };
         let mut peer = Peer::spawn(&mut env.control, &spec, Stdio::from(r), Stdio::null())?;
         peer.ready()?;

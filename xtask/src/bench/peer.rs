@@ -1,12 +1,15 @@
 //! Peer processes: the far end of every socket and pipe, in a separate process.
 //!
 //! The copier re-executes its own binary as `xtask bench-peer ...`. A peer either **sends**
-//! a pattern stream (`--role send`) or **receives** one and verifies every byte
-//! (`--role recv`), over a transport:
+//! a pattern stream (`--role send`), **receives** one and verifies every byte
+//! (`--role recv`), or **serves** one HTTP request (`--role serve --dir DIR`, answered by
+//! `examples/http`'s server from the files in DIR), over a transport:
 //!
 //! * `tcp:ADDR`  connect to the copier's TCP listener at ADDR (127.0.0.1 only);
 //! * `unix:PATH` connect to the copier's unix stream listener at PATH;
-//! * `stdio`     the payload is the peer's stdout (send) or stdin (recv), i.e. a pipe.
+//! * `stdio`     the payload is the peer's stdout (send) or stdin (recv), i.e. a pipe;
+//! * `listener`  stdin is a listening loopback TCP socket the copier bound (serve): the
+//!   peer accepts one connection on it after GO.
 //!
 //! Control protocol: the peer first connects to the copier's control socket (`--control`,
 //! a unix stream socket), then opens its transport, and talks in text lines:
@@ -14,12 +17,12 @@
 //! ```text
 //! peer -> copier   READY <id>        transport open, payload ready
 //! copier -> peer   GO                start moving bytes (sent right before the timed region)
-//! peer -> copier   DONE <bytes>      sent or received-and-verified <bytes> bytes
+//! peer -> copier   DONE <bytes>      sent, received-and-verified, or served <bytes> bytes
 //! peer -> copier   ERR <message>     anything went wrong (the peer then exits non-zero)
 //! ```
 //!
-//! New kinds of peers (an HTTP server for an `http-download` scenario, say) are a new
-//! `--role` and/or `--transport` value plus their code in `run`; the control lines stay.
+//! New kinds of peers (like the HTTP server of `http-download`) are a new `--role` and/or
+//! `--transport` value plus their code in `run`; the control lines stay.
 //!
 //! Every wait is bounded: the peer exits by itself after `--deadline` seconds, data and
 //! control sockets carry 60 s timeouts, and the copier polls accepts while checking that the
@@ -36,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
+use super::http;
 use super::pattern::{verify_reader, write_stream, Pattern, Verifier};
 
 /// Timeout of every single blocking socket operation (data and control).
@@ -50,6 +54,8 @@ pub enum Role {
     Send,
     /// Read to EOF, verifying every byte.
     Recv,
+    /// Answer one HTTP request on the listener (`Transport::Listener`), files from `dir`.
+    Serve,
 }
 
 /// Where the payload flows.
@@ -61,6 +67,8 @@ pub enum Transport {
     Unix(PathBuf),
     /// stdout (send) or stdin (recv), set up by the copier as a pipe.
     Stdio,
+    /// stdin is a listening TCP socket (serve).
+    Listener,
 }
 
 /// Everything a peer needs to know, passed on its command line.
@@ -74,6 +82,8 @@ pub struct PeerSpec {
     pub bytes: u64,
     /// The peer gives up and exits after this long.
     pub deadline: Duration,
+    /// The directory a serving peer answers from (`--dir`); `None` for the other roles.
+    pub dir: Option<PathBuf>,
 }
 
 impl PeerSpec {
@@ -82,12 +92,15 @@ impl PeerSpec {
         let role = match self.role {
             Role::Send => "send",
             Role::Recv => "recv",
+            Role::Serve => "serve",
         };
         let transport = match &self.transport {
             Transport::Tcp(a) => format!("tcp:{a}"),
             Transport::Unix(p) => format!("unix:{}", p.display()),
             Transport::Stdio => "stdio".to_string(),
+            Transport::Listener => "listener".to_string(),
         };
+        let dir = self.dir.as_ref().map(|d| ("--dir", d.display().to_string()));
         [
             ("--role", role.to_string()),
             ("--transport", transport),
@@ -96,6 +109,7 @@ impl PeerSpec {
             ("--deadline", self.deadline.as_secs().to_string()),
         ]
         .into_iter()
+        .chain(dir)
         .flat_map(|(k, v)| [k.to_string(), v])
         .collect()
     }
@@ -382,14 +396,12 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
 
 /// Opens the transport, reports READY, waits for GO, moves the stream.
 fn run(id: u64, spec: &PeerSpec, ctl_in: &mut impl BufRead, ctl_out: &mut impl Write) -> Result<u64, String> {
+    if spec.role == Role::Serve {
+        return serve(id, spec, ctl_in, ctl_out);
+    }
     let pattern = Pattern::new();
     let mut conn = Conn::open(&spec.transport, spec.role)?;
-    writeln!(ctl_out, "READY {id}").map_err(|e| format!("control: {e}"))?;
-    let mut line = String::new();
-    ctl_in.read_line(&mut line).map_err(|e| format!("control: {e}"))?;
-    if line.trim_end() != "GO" {
-        return Err(format!("expected GO, got {line:?}"));
-    }
+    ready_go(id, ctl_in, ctl_out)?;
     match spec.role {
         Role::Send => {
             write_stream(&pattern, spec.seed, spec.bytes, &mut conn).map_err(|e| format!("sending: {e}"))?;
@@ -404,7 +416,52 @@ fn run(id: u64, spec: &PeerSpec, ctl_in: &mut impl BufRead, ctl_out: &mut impl W
             }
             Ok(n)
         }
+        Role::Serve => unreachable!("handled by serve"),
     }
+}
+
+/// Reports READY and waits for GO.
+fn ready_go(id: u64, ctl_in: &mut impl BufRead, ctl_out: &mut impl Write) -> Result<(), String> {
+    writeln!(ctl_out, "READY {id}").map_err(|e| format!("control: {e}"))?;
+    let mut line = String::new();
+    ctl_in.read_line(&mut line).map_err(|e| format!("control: {e}"))?;
+    if line.trim_end() != "GO" {
+        return Err(format!("expected GO, got {line:?}"));
+    }
+    Ok(())
+}
+
+/// `--role serve`: after GO, accepts one connection on the listener that is our stdin and
+/// answers it with `examples/http`'s server (`handle`: one request, then close); the request
+/// must get a 200 with exactly `spec.bytes` body bytes.
+fn serve(id: u64, spec: &PeerSpec, ctl_in: &mut impl BufRead, ctl_out: &mut impl Write) -> Result<u64, String> {
+    if !matches!(spec.transport, Transport::Listener) {
+        return Err("--role serve needs --transport listener".into());
+    }
+    let dir = spec.dir.clone().ok_or("--role serve needs --dir")?;
+    let fd = io::stdin().as_fd().try_clone_to_owned();
+    let listener = TcpListener::from(fd.map_err(|e| format!("dup: {e}"))?);
+    listener
+        .local_addr()
+        .map_err(|e| format!("stdin is not a TCP listener: {e}"))?;
+    ready_go(id, ctl_in, ctl_out)?;
+    if !readable(listener.as_fd(), IO_TIMEOUT)? {
+        return Err(format!("no connection within {IO_TIMEOUT:?}"));
+    }
+    let (stream, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+    let config = http::ServeConfig {
+        dir,
+        test_paths: false,
+        log: false,
+    };
+    let served = http::handle(stream, &config).map_err(|e| format!("serving: {e}"))?;
+    if served.status != 200 || served.sent != spec.bytes {
+        return Err(format!(
+            "answered {:?} with {} and {} body bytes, expected 200 and {}",
+            served.request, served.status, served.sent, spec.bytes
+        ));
+    }
+    Ok(served.sent)
 }
 
 /// Exits the process once `deadline` has passed, whatever the main thread is blocked on.
@@ -416,7 +473,8 @@ fn start_watchdog(deadline: Duration) {
     });
 }
 
-/// Parses `--id N --control PATH --role R --transport T --seed S --bytes N --deadline SECS`.
+/// Parses `--id N --control PATH --role R --transport T --seed S --bytes N --deadline SECS`
+/// and, for a serving peer, `--dir DIR`.
 fn parse_args(args: &[String]) -> Result<(u64, PathBuf, PeerSpec), String> {
     let get = |key: &str| -> Result<&str, String> {
         args.iter()
@@ -429,6 +487,7 @@ fn parse_args(args: &[String]) -> Result<(u64, PathBuf, PeerSpec), String> {
     let role = match get("--role")? {
         "send" => Role::Send,
         "recv" => Role::Recv,
+        "serve" => Role::Serve,
         r => return Err(format!("bench-peer: bad --role {r:?}")),
     };
     let t = get("--transport")?;
@@ -438,6 +497,8 @@ fn parse_args(args: &[String]) -> Result<(u64, PathBuf, PeerSpec), String> {
         Transport::Unix(PathBuf::from(p))
     } else if t == "stdio" {
         Transport::Stdio
+    } else if t == "listener" {
+        Transport::Listener
     } else {
         return Err(format!("bench-peer: bad --transport {t:?}"));
     };
@@ -447,6 +508,7 @@ fn parse_args(args: &[String]) -> Result<(u64, PathBuf, PeerSpec), String> {
         seed: num("--seed")?,
         bytes: num("--bytes")?,
         deadline: Duration::from_secs(num("--deadline")?),
+        dir: get("--dir").ok().map(PathBuf::from),
     };
     Ok((num("--id")?, PathBuf::from(get("--control")?), spec))
 }
@@ -476,10 +538,11 @@ impl Conn {
             Transport::Stdio => {
                 let fd = match role {
                     Role::Send => io::stdout().as_fd().try_clone_to_owned(),
-                    Role::Recv => io::stdin().as_fd().try_clone_to_owned(),
+                    Role::Recv | Role::Serve => io::stdin().as_fd().try_clone_to_owned(),
                 };
                 Ok(Conn::Pipe(File::from(fd.map_err(|e| format!("dup: {e}"))?)))
             }
+            Transport::Listener => Err("--transport listener is only for --role serve".into()),
         }
     }
 

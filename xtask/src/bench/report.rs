@@ -17,8 +17,11 @@ pub struct Measured {
     pub workload: Workload,
     /// The job shape (its `run` is that of one of the runs).
     pub job: Job,
-    /// Samples per engine, in engine order.
+    /// Samples per engine, in engine order (none when `skipped`).
     pub engines: Vec<(Engine, Vec<Sample>)>,
+    /// `Some(why)`: the workload does not exist (a scenario without a small variant) and
+    /// was not run; its row says `n/a: why`.
+    pub skipped: Option<&'static str>,
 }
 
 /// Medians of one engine in one workload.
@@ -215,6 +218,10 @@ pub fn print_table(results: &[Measured], opts: &Options) {
         "scenario", "engine", "CPU ms", "+-%", "wall ms", "CPU/std", "wall/std"
     );
     for row in &rows {
+        if let Some(why) = row.m.skipped {
+            println!("{:<22} {:<7} {:>10}  n/a: {why}", row.m.workload.name(), "-", "-");
+            continue;
+        }
         for (e, s) in &row.stats {
             let (c, w) = row.vs_std(*e);
             let goal = if *e == Engine::Fdcopy {
@@ -266,6 +273,19 @@ fn summary(rows: &[Row<'_>]) -> String {
 
 /// Prints the figures of a single copy (`--scenario S --engine E`).
 pub fn print_single(m: &Measured, json: bool) {
+    if let Some(why) = m.skipped {
+        if json {
+            let mut j = Json::default();
+            j.open('{');
+            j.field_str("scenario", &m.workload.name());
+            j.field_str("skipped", why);
+            j.close('}');
+            println!("{}", j.out);
+        } else {
+            println!("{}: n/a: {why}", m.workload.name());
+        }
+        return;
+    }
     let (engine, samples) = &m.engines[0];
     let s = samples[0];
     let bytes = m.job.copied();
@@ -359,6 +379,9 @@ fn json_row(j: &mut Json, row: &Row<'_>) {
     j.field_num("copied_bytes", m.job.copied() as f64);
     j.field_num("stream_bytes", m.job.stream_bytes as f64);
     j.field_num("copies", m.job.copies as f64);
+    if let Some(why) = m.skipped {
+        j.field_str("skipped", why);
+    }
     j.key("engines");
     j.open('[');
     for ((e, st), (_, samples)) in row.stats.iter().zip(&m.engines) {

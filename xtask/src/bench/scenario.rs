@@ -3,6 +3,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use super::download;
 use super::endpoints::{FileSink, FileSource, PipeSink, PipeSource, Sink, Source, TcpSink, TcpSource, UnixSource};
 use super::engine::Engine;
 use super::env::Env;
@@ -19,61 +20,79 @@ pub struct Scenario {
     pub goal_vs_std: f64,
     /// Copies stop at half the stream through `take`; the rest must stay readable.
     pub limited: bool,
+    /// `Some(why)`: the scenario has no small (`/4k`) variant; its row shows `n/a: why`.
+    pub no_small: Option<&'static str>,
     /// Set-up, copy and verification: `run_pair::<Source, Sink>`.
     pub run: RunFn,
 }
 
-/// Every scenario. Adding one (e.g. `http-download`) is one row here plus a `Source` or
-/// `Sink` implementation in `endpoints.rs` (and a peer `--role`, if it needs a new kind of
-/// peer).
+/// Every scenario. Adding one is one row here plus a `Source` or `Sink` implementation in
+/// `endpoints.rs` (and a peer `--role`, if it needs a new kind of peer), or, when the timed
+/// region is more than the engine call, a run function of its own (`http-download`).
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "file-file",
         goal_vs_std: 1.0,
         limited: false,
+        no_small: None,
         run: run_pair::<FileSource, FileSink>,
     },
     Scenario {
         name: "file-tcp",
         goal_vs_std: 0.5,
         limited: false,
+        no_small: None,
         run: run_pair::<FileSource, TcpSink>,
     },
     Scenario {
         name: "tcp-file",
         goal_vs_std: 0.35,
         limited: false,
+        no_small: None,
         run: run_pair::<TcpSource, FileSink>,
     },
     Scenario {
         name: "tcp-tcp",
         goal_vs_std: 0.5,
         limited: false,
+        no_small: None,
         run: run_pair::<TcpSource, TcpSink>,
     },
     Scenario {
         name: "pipe-file",
         goal_vs_std: 1.0,
         limited: false,
+        no_small: None,
         run: run_pair::<PipeSource, FileSink>,
     },
     Scenario {
         name: "file-pipe",
         goal_vs_std: 0.8,
         limited: false,
+        no_small: None,
         run: run_pair::<FileSource, PipeSink>,
     },
     Scenario {
         name: "unix-file",
         goal_vs_std: 0.6,
         limited: false,
+        no_small: None,
         run: run_pair::<UnixSource, FileSink>,
     },
     Scenario {
         name: "tcp-file-limited",
         goal_vs_std: 0.35,
         limited: true,
+        no_small: None,
         run: run_pair::<TcpSource, FileSink>,
+    },
+    // golang/go#48530: `http.Get` of 1 GiB from a local server, `io.Copy(file, resp.Body)`.
+    Scenario {
+        name: "http-download",
+        goal_vs_std: 0.75,
+        limited: false,
+        no_small: Some(download::NO_SMALL),
+        run: download::run,
     },
 ];
 
