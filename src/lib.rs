@@ -66,10 +66,21 @@ pub use wrap::{Fd, Plain};
 ///
 /// Same bounds, argument order and result as `std::io::copy`, so replacing `std::io::copy(`
 /// with `fdcopy::copy(` always compiles. std's descriptor types reach the kernel paths with no
-/// wrapper: `File`, `TcpStream`, `UnixStream`, `PipeReader`/`PipeWriter`, child and standard
-/// streams (and their locks), each also as `&T` where std allows it, and as `&mut T`, `Box<T>`,
-/// inside `Take`, `BufReader` (readers; its buffered bytes go out first), `BufWriter` (writers;
-/// flushed first) and the combinations listed in the `dropin` module. Any other type is copied
+/// wrapper. For each descriptor type `B` — `File`, `&File`, `TcpStream`, `&TcpStream`,
+/// `UnixStream`, `&UnixStream`, `PipeReader`, `&PipeReader`, `ChildStdout`, `ChildStderr`,
+/// `Stdin`, `StdinLock` as readers; `File`, `&File`, `TcpStream`, `&TcpStream`, `UnixStream`,
+/// `&UnixStream`, `PipeWriter`, `&PipeWriter`, `ChildStdin`, `Stdout`, `StdoutLock`, `Stderr`,
+/// `StderrLock` as writers — these shapes are recognised:
+///
+/// * readers: `B`, `&mut B`, `Box<B>`, `Take<B>`, `Take<&mut B>`, `&mut Take<B>`,
+///   `Take<Take<B>>`, `BufReader<B>`, `BufReader<&mut B>`, `&mut BufReader<B>`,
+///   `Take<BufReader<B>>`, `Take<&mut BufReader<B>>`, `BufReader<Take<B>>`,
+///   `Take<BufReader<Take<B>>>` (a `BufReader`'s buffered bytes go out first);
+/// * writers: `B`, `&mut B`, `Box<B>`, `BufWriter<B>`, `BufWriter<&mut B>`,
+///   `&mut BufWriter<B>` (flushed before any descriptor-level copy).
+///
+/// std's in-memory types (`&[u8]`, `Cursor`, `Vec<u8>`, `VecDeque<u8>`, `Empty`, `Sink`,
+/// `Repeat`) are recognised too and copied without an extra buffer. Any other type is copied
 /// by the buffered loop; to give a type of your own the kernel paths, use [`io_copy`].
 ///
 /// As in std, the count of bytes written before an error is lost; [`io_copy`] keeps it.
