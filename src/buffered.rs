@@ -72,7 +72,9 @@ fn into_vec(vec: &mut Vec<u8>, src: &mut dyn CopySource, ctx: &mut Ctx<'_>) -> i
             if n > buf.len() {
                 return Err(crate::error::invalid_read());
             }
-            self.ctx.moved(Strategy::Buffered, n as u64);
+            if n > 0 {
+                self.ctx.moved(Strategy::Buffered, n as u64);
+            }
             Ok(n)
         }
     }
