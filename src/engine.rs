@@ -149,6 +149,7 @@ fn engine(
 ) -> io::Result<()> {
     // No early return for a limit of 0: a `BufReader` above an exhausted `Take` still holds
     // bytes that passed that limit. The loop and the kernel paths both read nothing past it.
+    #[cfg(target_os = "linux")]
     let mut buffer = buffer;
     #[cfg(target_os = "linux")]
     if linux::descriptors(dst, src, page_cache, buffer.as_deref_mut(), denied, ctx)? {
