@@ -142,12 +142,13 @@ where
     if n == 0 {
         return Ok(0);
     }
-    match io_copy(dst, &mut limit_reader(src, n)) {
-        Ok(w) if w == n => Ok(n),
-        Ok(w) => Err(CopyError::new(
-            w,
+    match Copier::new().copy(dst, &mut limit_reader(src, n)) {
+        Ok(r) if r.written() == n => Ok(n),
+        Ok(r) => Err(CopyError::new(
+            r.written(),
             io::Error::new(io::ErrorKind::UnexpectedEof, "source ended before n bytes"),
-        )),
+        )
+        .with_report(r)),
         // Go: once n bytes are written, an error from the source is dropped.
         Err(e) if e.written() == n => Ok(n),
         Err(e) => Err(e),
