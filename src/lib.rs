@@ -210,17 +210,46 @@ pub struct Copier<'a> {
 
 impl<'a> Copier<'a> {
     /// Default options: [`PageCache::Share`], no callback, fdcopy's buffer, every strategy.
+    ///
+    /// ```
+    /// let report = fdcopy::Copier::new().copy(&mut Vec::new(), &mut &b"x"[..]).unwrap();
+    /// assert_eq!(report.written(), 1);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Whether `sendfile`/`splice` may share a file's page-cache pages with a pipe or socket.
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use std::io::{Read, Seek, Write};
+    /// let mut file = tempfile::tempfile().unwrap();
+    /// file.write_all(&[1u8; 65536]).unwrap();
+    /// file.rewind().unwrap();
+    /// let (mut r, mut w) = std::io::pipe().unwrap();
+    /// let report = fdcopy::Copier::new()
+    ///     .page_cache(fdcopy::PageCache::Isolate)
+    ///     .copy_std(&mut (&mut file).take(60000), &mut w)
+    ///     .unwrap();
+    /// assert_eq!(report.strategy(), fdcopy::Strategy::Buffered); // no page shared with the pipe
+    /// let mut got = vec![0u8; 60000];
+    /// r.read_exact(&mut got).unwrap();
+    /// # }
+    /// ```
     pub fn page_cache(mut self, policy: PageCache) -> Self {
         self.opts.page_cache = policy;
         self
     }
 
     /// Called after every chunk any strategy moved (every kernel call, every buffered write).
+    ///
+    /// ```
+    /// let mut total = 0;
+    /// let mut count = |p: fdcopy::Progress| total += p.chunk;
+    /// fdcopy::Copier::new().progress(&mut count).copy(&mut Vec::new(), &mut &b"abc"[..]).unwrap();
+    /// assert_eq!(total, 3);
+    /// ```
     pub fn progress(mut self, f: &'a mut dyn FnMut(Progress)) -> Self {
         self.opts.progress = Some(f);
         self
@@ -230,6 +259,13 @@ impl<'a> Copier<'a> {
     ///
     /// # Panics
     /// If `buf` is empty.
+    ///
+    /// ```
+    /// let mut buf = [0u8; 4];
+    /// let mut out = Vec::new();
+    /// fdcopy::Copier::new().buffer(&mut buf).copy(&mut fdcopy::Plain(&mut out), &mut fdcopy::Plain(&b"0123456789"[..])).unwrap();
+    /// assert_eq!(out, b"0123456789");
+    /// ```
     pub fn buffer(mut self, buf: &'a mut [u8]) -> Self {
         assert!(!buf.is_empty(), "empty buffer in copy_buffer");
         self.opts.buffer = Some(buf);
@@ -251,6 +287,12 @@ impl<'a> Copier<'a> {
     }
 
     /// [`io_copy`] with these options.
+    ///
+    /// ```
+    /// let mut limited = fdcopy::limit_reader(&b"abcdef"[..], 4);
+    /// let report = fdcopy::Copier::new().copy(&mut Vec::new(), &mut limited).unwrap();
+    /// assert_eq!((report.written(), limited.remaining), (4, 0));
+    /// ```
     pub fn copy<W, R>(&mut self, dst: &mut W, src: &mut R) -> Result<Report, CopyError>
     where
         W: CopySink + ?Sized,
@@ -262,6 +304,18 @@ impl<'a> Copier<'a> {
     }
 
     /// [`copy`] (std's argument order and bounds) with these options, and the report.
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use std::io::{Read, Write};
+    /// let (mut a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// std::thread::spawn(move || a.write_all(&vec![9u8; 1 << 20]));
+    /// let mut file = tempfile::tempfile().unwrap();
+    /// let report = fdcopy::Copier::new().copy_std(&mut (&mut b).take(1 << 20), &mut file).unwrap();
+    /// assert_eq!(report.written(), 1 << 20);
+    /// assert_eq!(report.strategy(), fdcopy::Strategy::SpliceViaPipe);
+    /// # }
+    /// ```
     pub fn copy_std<R, W>(&mut self, reader: &mut R, writer: &mut W) -> Result<Report, CopyError>
     where
         R: Read + ?Sized,
