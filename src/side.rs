@@ -112,77 +112,47 @@ pub trait CopySink: Write + AsRawFdKind {
     }
 }
 
-impl<T: CopySource + ?Sized> CopySource for &mut T {
-    fn as_write_to(&mut self) -> Option<&mut dyn WriteTo> {
-        (**self).as_write_to()
-    }
-    fn limit(&self) -> Option<u64> {
-        (**self).limit()
-    }
-    fn consume_limit(&mut self, n: u64) {
-        (**self).consume_limit(n)
-    }
-    fn drain_buffered(&mut self, dst: &mut dyn Write, limit: u64, written: &mut u64) -> io::Result<()> {
-        (**self).drain_buffered(dst, limit, written)
-    }
-    fn as_buf_read(&mut self) -> Option<&mut dyn BufRead> {
-        (**self).as_buf_read()
-    }
-}
+/// `&mut T` and `Box<T>` are what they point to.
+macro_rules! through_pointer {
+    ($($ptr:ty),+) => {$(
+        impl<T: CopySource + ?Sized> CopySource for $ptr {
+            fn as_write_to(&mut self) -> Option<&mut dyn WriteTo> {
+                (**self).as_write_to()
+            }
+            fn limit(&self) -> Option<u64> {
+                (**self).limit()
+            }
+            fn consume_limit(&mut self, n: u64) {
+                (**self).consume_limit(n)
+            }
+            fn drain_buffered(&mut self, dst: &mut dyn Write, limit: u64, written: &mut u64) -> io::Result<()> {
+                (**self).drain_buffered(dst, limit, written)
+            }
+            fn as_buf_read(&mut self) -> Option<&mut dyn BufRead> {
+                (**self).as_buf_read()
+            }
+        }
 
-impl<T: CopySource + ?Sized> CopySource for Box<T> {
-    fn as_write_to(&mut self) -> Option<&mut dyn WriteTo> {
-        (**self).as_write_to()
-    }
-    fn limit(&self) -> Option<u64> {
-        (**self).limit()
-    }
-    fn consume_limit(&mut self, n: u64) {
-        (**self).consume_limit(n)
-    }
-    fn drain_buffered(&mut self, dst: &mut dyn Write, limit: u64, written: &mut u64) -> io::Result<()> {
-        (**self).drain_buffered(dst, limit, written)
-    }
-    fn as_buf_read(&mut self) -> Option<&mut dyn BufRead> {
-        (**self).as_buf_read()
-    }
-}
+        impl<T: CopySink + ?Sized> CopySink for $ptr {
+            fn as_read_from(&mut self) -> Option<&mut dyn ReadFrom> {
+                (**self).as_read_from()
+            }
+            fn flush_buffered(&mut self) -> io::Result<()> {
+                (**self).flush_buffered()
+            }
+            fn as_vec(&mut self) -> Option<&mut Vec<u8>> {
+                (**self).as_vec()
+            }
+        }
 
-impl<T: CopySink + ?Sized> CopySink for &mut T {
-    fn as_read_from(&mut self) -> Option<&mut dyn ReadFrom> {
-        (**self).as_read_from()
-    }
-    fn flush_buffered(&mut self) -> io::Result<()> {
-        (**self).flush_buffered()
-    }
-    fn as_vec(&mut self) -> Option<&mut Vec<u8>> {
-        (**self).as_vec()
-    }
+        impl<T: AsRawFdKind + ?Sized> AsRawFdKind for $ptr {
+            fn as_raw_fd_kind(&self) -> Option<crate::RawFdKind> {
+                (**self).as_raw_fd_kind()
+            }
+        }
+    )+};
 }
-
-impl<T: CopySink + ?Sized> CopySink for Box<T> {
-    fn as_read_from(&mut self) -> Option<&mut dyn ReadFrom> {
-        (**self).as_read_from()
-    }
-    fn flush_buffered(&mut self) -> io::Result<()> {
-        (**self).flush_buffered()
-    }
-    fn as_vec(&mut self) -> Option<&mut Vec<u8>> {
-        (**self).as_vec()
-    }
-}
-
-impl<T: AsRawFdKind + ?Sized> AsRawFdKind for &mut T {
-    fn as_raw_fd_kind(&self) -> Option<crate::RawFdKind> {
-        (**self).as_raw_fd_kind()
-    }
-}
-
-impl<T: AsRawFdKind + ?Sized> AsRawFdKind for Box<T> {
-    fn as_raw_fd_kind(&self) -> Option<crate::RawFdKind> {
-        (**self).as_raw_fd_kind()
-    }
-}
+through_pointer!(&mut T, Box<T>);
 
 /// Writes all of `buf` with the contract's rules, adding every accepted byte to `written`:
 /// `Interrupted` is retried, `Ok(0)` is `WriteZero`, a count above the slice is an error.
