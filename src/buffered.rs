@@ -133,7 +133,7 @@ pub(crate) fn copy_fds(
                     }
                     Err(Errno::INTR) => {}
                     Err(Errno::AGAIN) => {
-                        if let Err(e) = crate::sys::wait::writable(dst) {
+                        if let Err(e) = crate::sys::wait::writable(dst, &mut ctx.dst_nonblocking) {
                             return (consumed, Err(e));
                         }
                     }

@@ -14,12 +14,15 @@ use crate::strategy::{PageCache, Strategy};
 pub(crate) struct Ctx<'p> {
     pub(crate) report: Report,
     progress: Option<&'p mut dyn FnMut(Progress)>,
+    /// The destination's `O_NONBLOCK`, learned at the first `EAGAIN` (see `sys::wait`).
+    pub(crate) dst_nonblocking: Option<bool>,
 }
 
 impl<'p> Ctx<'p> {
     fn new(progress: &'p mut Option<&mut dyn FnMut(Progress)>) -> Self {
         Ctx {
             report: Report::default(),
+            dst_nonblocking: None,
             progress: match progress {
                 Some(p) => Some(&mut **p),
                 None => None,

@@ -98,7 +98,7 @@ fn direct(
             }
             Err(e) => match judge(call, e, moved) {
                 Verdict::Retry => {}
-                Verdict::WouldBlock => match wait::after_eagain(src, dst) {
+                Verdict::WouldBlock => match wait::after_eagain(src, dst, &mut ctx.dst_nonblocking) {
                     Ok(Blocked::Retry) if spurious < MAX_SPURIOUS_EAGAIN => spurious += 1,
                     Ok(_) => break End::Fail(would_block()),
                     Err(e) => break End::Fail(e),
@@ -176,7 +176,9 @@ fn drain(
             }
             Err(e) => match judge(Syscall::Splice, e, *delivered) {
                 Verdict::Retry => {}
-                Verdict::WouldBlock => wait::writable(dst).map_err(|e| (End::Fail(e), left))?,
+                Verdict::WouldBlock => {
+                    wait::writable(dst, &mut ctx.dst_nonblocking).map_err(|e| (End::Fail(e), left))?
+                }
                 Verdict::Fail => return Err((End::Fail(e.into()), left)),
                 // The destination refuses splice (a filesystem without it, O_APPEND set
                 // meanwhile): deliver what the pipe holds through user space, then decline.
@@ -220,7 +222,9 @@ fn rescue(
                     ctx.moved(Strategy::Buffered, k as u64);
                 }
                 Err(rustix::io::Errno::INTR) => {}
-                Err(rustix::io::Errno::AGAIN) => wait::writable(dst).map_err(|e| (e, n - got))?,
+                Err(rustix::io::Errno::AGAIN) => {
+                    wait::writable(dst, &mut ctx.dst_nonblocking).map_err(|e| (e, n - got))?
+                }
                 // Bytes read but not written are lost with the error (the count says so); the
                 // pipe still holds the rest.
                 Err(e) => return Err((e.into(), n - got)),

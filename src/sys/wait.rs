@@ -22,10 +22,14 @@ pub(crate) enum Blocked {
 
 /// After `EAGAIN` from a call from `src` to `dst`: wait until the destination can take bytes,
 /// or tell that the source is the one with nothing to give.
-pub(crate) fn after_eagain(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<Blocked> {
+pub(crate) fn after_eagain(
+    src: BorrowedFd<'_>,
+    dst: BorrowedFd<'_>,
+    nonblocking: &mut Option<bool>,
+) -> io::Result<Blocked> {
     let now = Timespec { tv_sec: 0, tv_nsec: 0 };
     if !ready(dst, PollFlags::OUT, Some(&now))? {
-        return Ok(match writable(dst) {
+        return Ok(match writable(dst, nonblocking) {
             Ok(()) => Blocked::Retry,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Blocked::Stop,
             Err(e) => return Err(e),
@@ -39,8 +43,12 @@ pub(crate) fn after_eagain(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Resu
 
 /// After `EAGAIN` from writing to `dst`: blocks until `dst` can take bytes (or has an error to
 /// report), or says `WouldBlock` if `dst` is a blocking socket whose send timeout expired.
-pub(crate) fn writable(dst: BorrowedFd<'_>) -> io::Result<()> {
-    let nonblocking = rustix::fs::fcntl_getfl(dst)?.contains(rustix::fs::OFlags::NONBLOCK);
+/// `nonblocking` caches `dst`'s `O_NONBLOCK` for the copy (one `F_GETFL`, at the first `EAGAIN`).
+pub(crate) fn writable(dst: BorrowedFd<'_>, nonblocking: &mut Option<bool>) -> io::Result<()> {
+    let nonblocking = match *nonblocking {
+        Some(b) => b,
+        None => *nonblocking.insert(rustix::fs::fcntl_getfl(dst)?.contains(rustix::fs::OFlags::NONBLOCK)),
+    };
     if !nonblocking {
         return Err(io::Error::from_raw_os_error(libc::EAGAIN));
     }
