@@ -71,6 +71,25 @@ fn copy_between(from: &Path, to: &Path, data: &[u8], want: Strategy, what: &str)
     eprintln!("INFO {what}: {} bytes by {want}", data.len());
 }
 
+/// Within the filesystem mounted at `m` (copy_file_range), then out of it to `$TMPDIR` and, with
+/// `back`, in from it (EXDEV between superblocks: sendfile).
+fn within_and_across(m: &Path, name: &str, data: &[u8], back: bool) {
+    copy_between(
+        &m.join("a"),
+        &m.join("b"),
+        data,
+        Strategy::CopyFileRange,
+        &format!("{name} -> {name}"),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = format!("{name} -> $TMPDIR (EXDEV)");
+    copy_between(&m.join("c"), &tmp.path().join("c"), data, Strategy::Sendfile, &out);
+    if back {
+        let into = format!("$TMPDIR -> {name} (EXDEV)");
+        copy_between(&tmp.path().join("d"), &m.join("d"), data, Strategy::Sendfile, &into);
+    }
+}
+
 /// A loop-mounted filesystem of `size` bytes made by `mkfs`, in this thread's namespace.
 struct LoopFs {
     mount: Mount,
@@ -151,22 +170,7 @@ fn xfs() {
     let m = &fs.mount.path;
     assert_eq!(fs_type(m), XFS, "the mount is visible from this thread");
     let data = payload(8 << 20, 72);
-    copy_between(&m.join("a"), &m.join("b"), &data, Strategy::CopyFileRange, "xfs -> xfs");
-    let tmp = tempfile::tempdir().unwrap();
-    copy_between(
-        &m.join("c"),
-        &tmp.path().join("c"),
-        &data,
-        Strategy::Sendfile,
-        "xfs -> $TMPDIR (EXDEV)",
-    );
-    copy_between(
-        &tmp.path().join("d"),
-        &m.join("d"),
-        &data,
-        Strategy::Sendfile,
-        "$TMPDIR -> xfs (EXDEV)",
-    );
+    within_and_across(m, "xfs", &data, true);
     // Two xfs filesystems: the same type, different superblocks.
     match loop_fs("mkfs.xfs", 300 << 20) {
         Ok(other) => copy_between(
@@ -189,21 +193,7 @@ fn btrfs() {
     let m = &fs.mount.path;
     assert_eq!(fs_type(m), BTRFS);
     let data = payload(8 << 20, 73);
-    copy_between(
-        &m.join("a"),
-        &m.join("b"),
-        &data,
-        Strategy::CopyFileRange,
-        "btrfs -> btrfs",
-    );
-    let tmp = tempfile::tempdir().unwrap();
-    copy_between(
-        &m.join("c"),
-        &tmp.path().join("c"),
-        &data,
-        Strategy::Sendfile,
-        "btrfs -> $TMPDIR (EXDEV)",
-    );
+    within_and_across(m, "btrfs", &data, false);
     for f in ["a", "b", "c"] {
         std::fs::remove_file(m.join(f)).unwrap();
     }
@@ -331,28 +321,7 @@ fn fuse_bindfs() {
     let m = &mount.path;
     assert_eq!(fs_type(m), FUSE);
     let data = payload(8 << 20, 76);
-    copy_between(
-        &m.join("a"),
-        &m.join("b"),
-        &data,
-        Strategy::CopyFileRange,
-        "bindfs -> bindfs",
-    );
-    let tmp = tempfile::tempdir().unwrap();
-    copy_between(
-        &m.join("c"),
-        &tmp.path().join("c"),
-        &data,
-        Strategy::Sendfile,
-        "bindfs -> $TMPDIR (EXDEV)",
-    );
-    copy_between(
-        &tmp.path().join("d"),
-        &m.join("d"),
-        &data,
-        Strategy::Sendfile,
-        "$TMPDIR -> bindfs (EXDEV)",
-    );
+    within_and_across(m, "bindfs", &data, true);
     // The bytes really went through FUSE to the backing directory.
     same_bytes(
         &std::fs::read(back.path().join("b")).unwrap(),
