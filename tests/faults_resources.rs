@@ -153,10 +153,16 @@ fn enospc_tcp_to_file_splice_via_pipe() {
         Ok(m) => m,
         Err(why) => skip!("{why}"),
     };
-    let data = Arc::new(payload(4 << 20, 24));
+    tcp_into_full_tmpfs(&m.path, "dst", 24);
+}
+
+/// A 4 MiB TCP stream spliced into a file of the full 1 MiB tmpfs at `dir`: ENOSPC, with the
+/// exact count and prefix.
+fn tcp_into_full_tmpfs(dir: &std::path::Path, name: &str, seed: u64) {
+    let data = Arc::new(payload(4 << 20, seed));
     let (c, mut s) = tcp_pair();
     let feeder = feed_lenient(c, data.clone());
-    let mut dst = new_file_in(&m.path, "dst");
+    let mut dst = new_file_in(dir, name);
     let res = Copier::new().copy_std(&mut s, &mut dst);
     check_short(
         res,
@@ -776,24 +782,7 @@ fn child_stranded() {
     assert!(idle0 >= 1, "a successful tcp -> file copy pools its pipe");
     let fds0 = open_fds();
 
-    let data = Arc::new(payload(4 << 20, 39));
-    {
-        let (c, mut s) = tcp_pair();
-        let feeder = feed_lenient(c, data.clone());
-        let mut dst = new_file_in(&m.path, "full");
-        let res = Copier::new().copy_std(&mut s, &mut dst);
-        check_short(
-            res,
-            libc::ENOSPC,
-            &dst,
-            &data,
-            Strategy::SpliceViaPipe,
-            None,
-            "tcp -> full tmpfs",
-        );
-        drop(s);
-        feeder.join().unwrap();
-    }
+    tcp_into_full_tmpfs(&m.path, "full", 39);
     assert_eq!(
         fdcopy::pipe_pool_idle(),
         idle0 - 1,
