@@ -885,8 +885,11 @@ fn child_fds() {
     let idle0 = fdcopy::pipe_pool_idle();
     let mut copies = 0u64;
     let mut failed = 0u64;
+    // Copies of SMALL bytes take the loop on the descriptors (a limit of at most
+    // fdcopy::SMALL_COPY needs no kernel call); copies of KERNEL bytes take the kernel paths.
     const SMALL: u64 = 64;
-    // TCP → file, small copies on the kernel path (splice via the pooled pipe).
+    const KERNEL: u64 = fdcopy::SMALL_COPY + 4096;
+    // TCP → file, small copies (the descriptor loop).
     {
         let n = 45_650;
         let data = Arc::new(payload(n * SMALL as usize, 50));
@@ -900,9 +903,9 @@ fn child_fds() {
         same_bytes(&file_bytes(&f), &data, "tcp -> file small copies");
         feeder.join().unwrap();
     }
-    // pipe → file, direct splice.
+    // pipe → file, small copies (the descriptor loop).
     {
-        let n = 30_000;
+        let n = 38_000;
         let data = Arc::new(payload(n * SMALL as usize, 51));
         let (mut r, w) = io::pipe().unwrap();
         let feeder = feed_lenient(w, data.clone());
@@ -914,16 +917,36 @@ fn child_fds() {
         same_bytes(&file_bytes(&f), &data, "pipe -> file small copies");
         feeder.join().unwrap();
     }
-    // TCP → /dev/full: fails in the drain, the pipe's bytes are rescued and lost with the error.
+    // TCP → file, copies above SMALL_COPY: splice via the pooled pipe, reused every time.
     {
-        let n = 12_000;
-        let data = Arc::new(payload(n * SMALL as usize, 52));
+        let n = 2_000;
+        let data = Arc::new(payload(n * KERNEL as usize, 56));
+        let (c, mut s) = tcp_pair();
+        let feeder = feed_lenient(c, data.clone());
+        let mut f = tempfile::tempfile().unwrap();
+        for _ in 0..n {
+            let r = Copier::new()
+                .copy(&mut f, &mut fdcopy::limit_reader(&mut s, KERNEL))
+                .unwrap();
+            assert_eq!(r.written(), KERNEL);
+            assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
+        }
+        copies += n as u64;
+        same_bytes(&file_bytes(&f), &data, "tcp -> file kernel copies");
+        feeder.join().unwrap();
+    }
+    // TCP → /dev/full, copies above SMALL_COPY: the drain into /dev/full is refused (EINVAL),
+    // the pipe's bytes are rescued with write(2), which fails with ENOSPC: the pipe is closed.
+    {
+        let n = 2_000;
+        let data = Arc::new(payload(n * KERNEL as usize, 52));
         let (c, mut s) = tcp_pair();
         let feeder = feed_lenient(c, data.clone());
         let mut full = File::options().write(true).open("/dev/full").unwrap();
         for _ in 0..n {
-            let e = fdcopy::copy_n(&mut full, &mut s, SMALL).unwrap_err();
+            let e = fdcopy::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
+            assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
         }
         copies += n as u64;
         failed += n as u64;
@@ -945,19 +968,21 @@ fn child_fds() {
         copies += n as u64;
         failed += n as u64;
     }
-    // TCP → a full tmpfs: bytes stranded in the pipe every time, the pipe closed every time.
+    // TCP → a full tmpfs, copies above SMALL_COPY: bytes stranded in the pipe every time, the
+    // pipe closed every time.
     match private_tmpfs("64k") {
         Ok(m) => {
             let n = 2_000;
             let mut full = new_file_in(&m.path, "full");
             let chunk = vec![0u8; 4096];
             while full.write(&chunk).is_ok() {}
-            let data = Arc::new(payload(n * SMALL as usize, 54));
+            let data = Arc::new(payload(n * KERNEL as usize, 54));
             let (c, mut s) = tcp_pair();
             let feeder = feed_lenient(c, data.clone());
             for _ in 0..n {
-                let e = fdcopy::copy_n(&mut full, &mut s, SMALL).unwrap_err();
+                let e = fdcopy::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
                 assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e:?}");
+                assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
             }
             copies += n as u64;
             failed += n as u64;
