@@ -1,42 +1,32 @@
-//! The buffered loop: `read` then `write` through a user-space buffer, with Go's rules.
+//! The buffered loop on the traits: `read` then `write` through a user-space buffer, with
+//! Go's rules, and the per-thread buffer it (and the loop on descriptors) uses by default.
 
 use std::cell::Cell;
 use std::io::{self, ErrorKind};
 
-use crate::engine::Ctx;
+use crate::recorder::Recorder;
 use crate::side::{CopySink, CopySource};
 use crate::strategy::Strategy;
 
-/// The loop's buffer when the caller gives none: 128 KiB, kept per thread (allocated once).
-///
-/// Measured on the 2-core VM (2026-11-28), CPU of a 256 MiB tmpfs file → file copy through
-/// `Read`/`Write` types of a user's own (so no kernel path), medians of 7 interleaved rounds, two
-/// runs: `std::io::copy` (8 KiB) 104–111 ms; fdcopy with 64 KiB 68–81 ms, 128 KiB 66–79 ms,
-/// 256 KiB 66–78 ms, 512 KiB 61–75 ms, 1 MiB 57–76 ms. `cargo xtask bench` shows the same shape on
-/// socket sources (`buf8k` ≈ std, `buf64k` ≈ 0.6–0.8 × std, `buf1m` cheapest). 128 KiB is never
-/// slower than std's 8 KiB and gets most of the gain of larger buffers, at an eighth of the
-/// memory per thread of 1 MiB.
-///
-/// ```
-/// assert_eq!(fdcopy::DEFAULT_BUFFER, 128 * 1024);
-/// ```
-pub const DEFAULT_BUFFER: usize = 128 * 1024;
+/// The loop's buffer when the caller gives none, kept per thread (allocated once). Why
+/// 128 KiB: `docs/architecture.md`, "Numbers behind the constants".
+pub(crate) const DEFAULT_BUFFER: usize = 128 * 1024;
 
 thread_local! {
     static BUFFER: Cell<Option<Box<[u8]>>> = const { Cell::new(None) };
 }
 
 /// Copies until end of file (or the source's limit) through `buf`, or a default buffer.
-/// Every byte the destination accepted is in `ctx`'s report, also when it fails.
+/// Every byte the destination accepted is in `rec`'s report, also when it fails.
 pub(crate) fn copy(
     dst: &mut dyn CopySink,
     src: &mut dyn CopySource,
     buf: Option<&mut [u8]>,
-    ctx: &mut Ctx<'_>,
+    rec: &mut Recorder<'_>,
 ) -> io::Result<()> {
-    ctx.ran(Strategy::Buffered);
+    rec.ran(Strategy::Buffered);
     if let Some(buf) = buf {
-        return with_buffer(dst, src, buf, ctx);
+        return with_buffer(dst, src, buf, rec);
     }
     if let Some(from) = src.as_buf_read() {
         // Write straight out of the source's own buffer: no second copy.
@@ -51,22 +41,22 @@ pub(crate) fn copy(
             }
             let n = write_some(dst, chunk)?;
             from.consume(n);
-            ctx.moved(Strategy::Buffered, n as u64);
+            rec.moved(Strategy::Buffered, n as u64);
         }
     }
     if let Some(vec) = dst.as_vec() {
-        return into_vec(vec, src, ctx);
+        return into_vec(vec, src, rec);
     }
-    default_buffer(src.limit(), |buf| with_buffer(dst, src, buf, ctx))
+    default_buffer(src.limit(), |buf| with_buffer(dst, src, buf, rec))
 }
 
 /// Reads straight into a vector's spare room with `read_to_end`, as std's specialization does
 /// (same reads, same read-ahead into a `BufReader`). The adapter in between turns a reader's
 /// claim of more bytes than it was given into an error (std would panic) and reports progress.
-fn into_vec(vec: &mut Vec<u8>, src: &mut dyn CopySource, ctx: &mut Ctx<'_>) -> io::Result<()> {
+fn into_vec(vec: &mut Vec<u8>, src: &mut dyn CopySource, rec: &mut Recorder<'_>) -> io::Result<()> {
     struct Checked<'a, 'c, 'p> {
         src: &'a mut dyn CopySource,
-        ctx: &'c mut Ctx<'p>,
+        rec: &'c mut Recorder<'p>,
     }
     impl io::Read for Checked<'_, '_, '_> {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -75,17 +65,17 @@ fn into_vec(vec: &mut Vec<u8>, src: &mut dyn CopySource, ctx: &mut Ctx<'_>) -> i
                 return Err(crate::error::invalid_read());
             }
             if n > 0 {
-                self.ctx.moved(Strategy::Buffered, n as u64);
+                self.rec.moved(Strategy::Buffered, n as u64);
             }
             Ok(n)
         }
     }
-    io::Read::read_to_end(&mut Checked { src, ctx }, vec).map(drop)
+    io::Read::read_to_end(&mut Checked { src, rec }, vec).map(drop)
 }
 
 /// Runs `f` with this thread's default buffer, cut to `limit` when that is smaller (Go's rule:
 /// a source limited to N gets a buffer of N).
-fn default_buffer<T>(limit: Option<u64>, f: impl FnOnce(&mut [u8]) -> T) -> T {
+pub(crate) fn default_buffer<T>(limit: Option<u64>, f: impl FnOnce(&mut [u8]) -> T) -> T {
     let size = limit.map_or(DEFAULT_BUFFER, |l| l.clamp(1, DEFAULT_BUFFER as u64) as usize);
     let mut owned = BUFFER
         .with(|b| b.take())
@@ -95,60 +85,12 @@ fn default_buffer<T>(limit: Option<u64>, f: impl FnOnce(&mut [u8]) -> T) -> T {
     r
 }
 
-/// The loop on two descriptors, after the wrappers' buffers were drained and flushed: never
-/// reads past `limit`, waits with `poll` on a destination that would block. Returns the bytes
-/// taken from the source, and how it ended.
-#[cfg(target_os = "linux")]
-pub(crate) fn copy_fds(
-    src: std::os::fd::BorrowedFd<'_>,
-    dst: std::os::fd::BorrowedFd<'_>,
-    dst_socket: bool,
-    limit: Option<u64>,
-    buf: Option<&mut [u8]>,
-    ctx: &mut Ctx<'_>,
-) -> (u64, io::Result<()>) {
-    use rustix::io::Errno;
-    ctx.ran(Strategy::Buffered);
-    let mut run = |buf: &mut [u8]| {
-        let mut consumed = 0u64;
-        loop {
-            let want = limit.map_or(buf.len() as u64, |l| (l - consumed).min(buf.len() as u64)) as usize;
-            if want == 0 {
-                return (consumed, Ok(()));
-            }
-            let n = match rustix::io::read(src, &mut buf[..want]) {
-                Ok(0) => return (consumed, Ok(())),
-                Ok(n) => n,
-                Err(Errno::INTR) => continue,
-                Err(e) => return (consumed, Err(e.into())),
-            };
-            consumed += n as u64;
-            let mut chunk = &buf[..n];
-            while !chunk.is_empty() {
-                match crate::sys::write::write(dst, chunk, dst_socket) {
-                    Ok(0) => return (consumed, Err(crate::error::write_zero())),
-                    Ok(k) => {
-                        chunk = &chunk[k..];
-                        ctx.moved(Strategy::Buffered, k as u64);
-                    }
-                    Err(Errno::INTR) => {}
-                    Err(Errno::AGAIN) => {
-                        if let Err(e) = crate::sys::wait::writable(dst, &mut ctx.dst_nonblocking) {
-                            return (consumed, Err(e));
-                        }
-                    }
-                    Err(e) => return (consumed, Err(e.into())),
-                }
-            }
-        }
-    };
-    match buf {
-        Some(buf) => run(buf),
-        None => default_buffer(limit, run),
-    }
-}
-
-fn with_buffer(dst: &mut dyn CopySink, src: &mut dyn CopySource, buf: &mut [u8], ctx: &mut Ctx<'_>) -> io::Result<()> {
+fn with_buffer(
+    dst: &mut dyn CopySink,
+    src: &mut dyn CopySource,
+    buf: &mut [u8],
+    rec: &mut Recorder<'_>,
+) -> io::Result<()> {
     loop {
         let n = match src.read(buf) {
             Ok(0) => return Ok(()),
@@ -161,7 +103,7 @@ fn with_buffer(dst: &mut dyn CopySink, src: &mut dyn CopySource, buf: &mut [u8],
         while !chunk.is_empty() {
             let k = write_some(dst, chunk)?;
             chunk = &chunk[k..];
-            ctx.moved(Strategy::Buffered, k as u64);
+            rec.moved(Strategy::Buffered, k as u64);
         }
     }
 }

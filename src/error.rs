@@ -18,7 +18,7 @@ use crate::report::Report;
 ///     fn write(&mut self, _: &[u8]) -> io::Result<usize> { Err(io::ErrorKind::StorageFull.into()) }
 ///     fn flush(&mut self) -> io::Result<()> { Ok(()) }
 /// }
-/// let err = fdcopy::io_copy(&mut fdcopy::Plain(Full), &mut fdcopy::Plain(&b"abc"[..])).unwrap_err();
+/// let err = fdcopy::go::copy(&mut fdcopy::Plain(Full), &mut fdcopy::Plain(&b"abc"[..])).unwrap_err();
 /// assert_eq!(err.written(), 0);
 /// assert_eq!(err.kind(), io::ErrorKind::StorageFull);
 /// let as_io: io::Error = err.into();
@@ -31,8 +31,8 @@ pub struct CopyError {
 }
 
 impl CopyError {
-    /// An error after `written` bytes: for [`WriteTo`](crate::WriteTo) and
-    /// [`ReadFrom`](crate::ReadFrom) implementations that fail on their own.
+    /// An error after `written` bytes: for [`WriteTo`](crate::go::WriteTo) and
+    /// [`ReadFrom`](crate::go::ReadFrom) implementations that fail on their own.
     ///
     /// ```
     /// let e = fdcopy::CopyError::new(42, std::io::ErrorKind::ConnectionReset.into());
@@ -136,4 +136,10 @@ pub(crate) fn invalid_read() -> io::Error {
 /// The error for a writer that accepted nothing (std's `write_all` semantics).
 pub(crate) fn write_zero() -> io::Error {
     io::Error::new(io::ErrorKind::WriteZero, "failed to write whole buffer")
+}
+
+/// `EAGAIN` as an error: a side would block and the copy reports it with the count.
+#[cfg(target_os = "linux")]
+pub(crate) fn would_block() -> io::Error {
+    io::Error::from_raw_os_error(libc::EAGAIN)
 }

@@ -13,7 +13,7 @@ use crate::strategy::Strategy;
 /// ```
 /// let mut src: &[u8] = b"hello";
 /// let mut dst = Vec::new();
-/// let report = fdcopy::Copier::new().copy(&mut dst, &mut fdcopy::Plain(&mut src)).unwrap();
+/// let report = fdcopy::Copier::new().copy(&mut src, &mut dst).unwrap();
 /// assert_eq!(report.written(), 5);
 /// assert_eq!(report.strategy(), fdcopy::Strategy::Buffered);
 /// ```
@@ -86,10 +86,11 @@ impl fmt::Debug for Report {
 /// let mut record = |p: fdcopy::Progress| events.push((p.written, p.chunk, p.strategy));
 /// let mut buf = [0u8; 2];
 /// fdcopy::Copier::new().buffer(&mut buf).progress(&mut record)
-///     .copy(&mut Vec::new(), &mut fdcopy::Plain(&b"abc"[..])).unwrap();
+///     .copy(&mut fdcopy::Plain(&b"abc"[..]), &mut Vec::new()).unwrap();
 /// assert_eq!(events.last().unwrap().0, 3);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Progress {
     /// Bytes the destination has accepted so far in this copy.
     pub written: u64,

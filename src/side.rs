@@ -1,21 +1,22 @@
-//! The two sides of a copy as the engine sees them: a `Read` or `Write` plus what the kernel
-//! paths need to know about it (descriptor, limits, bytes held in user space) and the Go-style
-//! fast paths it offers.
+//! The four traits of a copy side: [`CopySource`] and [`CopySink`], a `Read` or `Write` plus
+//! what the kernel paths need to know about it (descriptor, limits, bytes held in user space),
+//! and Go's fast paths a side may offer, [`WriteTo`] and [`ReadFrom`].
 //!
-//! These play the part of std's private `CopyRead`/`CopyWrite` specialization traits, made
-//! public so that types outside std can opt in. Every hook has a default that means "nothing
-//! special", so `impl CopySource for MyReader {}` is a complete implementation.
+//! `CopySource`/`CopySink` play the part of std's private `CopyRead`/`CopyWrite`
+//! specialization traits, made public so that types outside std can opt in. Every hook has a
+//! default that means "nothing special", so `impl CopySource for MyReader {}` is complete.
 
 use std::io::{self, BufRead, Read, Write};
 
-use crate::contract::{ReadFrom, WriteTo};
-use crate::kind::AsRawFdKind;
+use crate::descriptor::{AsDescriptor, Descriptor};
+use crate::error::CopyError;
 
-/// A reader that [`io_copy`](crate::io_copy) can copy from.
+/// A reader that [`go::copy`](crate::go::copy) and [`Copier::go_copy`](crate::Copier::go_copy)
+/// can copy from.
 ///
 /// Implemented for the std readers (files, sockets, pipes, child and standard streams, `Take`,
 /// `BufReader`, `&mut T`, `Box<T>` and the in-memory readers), for fdcopy's wrappers
-/// ([`LimitedReader`](crate::LimitedReader), [`NoWriteTo`](crate::NoWriteTo),
+/// ([`LimitedReader`](crate::go::LimitedReader), [`NoWriteTo`](crate::go::NoWriteTo),
 /// [`Plain`](crate::Plain), [`Fd`](crate::Fd)), and by you for your own types.
 ///
 /// ```
@@ -30,15 +31,13 @@ use crate::kind::AsRawFdKind;
 ///         Ok(n)
 ///     }
 /// }
-/// impl fdcopy::AsRawFdKind for Zeros {
-///     fn as_raw_fd_kind(&self) -> Option<fdcopy::RawFdKind> { None }
-/// }
+/// impl fdcopy::AsDescriptor for Zeros {}
 /// impl fdcopy::CopySource for Zeros {}
 ///
 /// let mut out = Vec::new();
-/// assert_eq!(fdcopy::io_copy(&mut out, &mut Zeros(10)).unwrap(), 10);
+/// assert_eq!(fdcopy::go::copy(&mut out, &mut Zeros(10)).unwrap(), 10);
 /// ```
-pub trait CopySource: Read + AsRawFdKind {
+pub trait CopySource: Read + AsDescriptor {
     /// Go's `WriterTo`: a fast path this source offers. It runs first, before the destination's
     /// [`ReadFrom`] and before the engine.
     fn as_write_to(&mut self) -> Option<&mut dyn WriteTo> {
@@ -72,7 +71,8 @@ pub trait CopySource: Read + AsRawFdKind {
     }
 }
 
-/// A writer that [`io_copy`](crate::io_copy) can copy into.
+/// A writer that [`go::copy`](crate::go::copy) and [`Copier::go_copy`](crate::Copier::go_copy)
+/// can copy into.
 ///
 /// See [`CopySource`] for the reader side; the same rules apply.
 ///
@@ -83,16 +83,14 @@ pub trait CopySource: Read + AsRawFdKind {
 ///     fn write(&mut self, buf: &[u8]) -> io::Result<usize> { self.0 += buf.len() as u64; Ok(buf.len()) }
 ///     fn flush(&mut self) -> io::Result<()> { Ok(()) }
 /// }
-/// impl fdcopy::AsRawFdKind for Counter {
-///     fn as_raw_fd_kind(&self) -> Option<fdcopy::RawFdKind> { None }
-/// }
+/// impl fdcopy::AsDescriptor for Counter {}
 /// impl fdcopy::CopySink for Counter {}
 ///
 /// let mut c = Counter(0);
-/// fdcopy::io_copy(&mut c, &mut &b"four"[..]).unwrap();
+/// fdcopy::go::copy(&mut c, &mut &b"four"[..]).unwrap();
 /// assert_eq!(c.0, 4);
 /// ```
-pub trait CopySink: Write + AsRawFdKind {
+pub trait CopySink: Write + AsDescriptor {
     /// Go's `ReaderFrom`: a fast path this destination offers. It runs when the source has no
     /// [`WriteTo`].
     fn as_read_from(&mut self) -> Option<&mut dyn ReadFrom> {
@@ -110,6 +108,94 @@ pub trait CopySink: Write + AsRawFdKind {
     fn as_vec(&mut self) -> Option<&mut Vec<u8>> {
         None
     }
+}
+
+/// Go's `io.WriterTo`: a source that can write itself into a destination faster than the
+/// engine could pull from it.
+///
+/// Return it from [`CopySource::as_write_to`]. It runs before anything else in a copy. If it
+/// cannot take its fast path for this destination, it must not run its own loop: it calls
+/// `fdcopy::go::copy(dst, &mut NoWriteTo(self))`, so that the destination's [`ReadFrom`] and
+/// the kernel strategies still get their chance (Go's fallback rule). That fallback is a new
+/// copy with default options; to keep a caller's options (progress, policy), run it through a
+/// [`Copier`](crate::Copier) of your own.
+///
+/// ```
+/// use std::io::{self, Read};
+/// use fdcopy::go::WriteTo;
+/// use fdcopy::{CopyError, CopySink};
+///
+/// /// An in-memory message that writes itself out with one `write_all`.
+/// struct Message { bytes: Vec<u8>, pos: usize }
+/// impl Read for Message {
+///     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+///         let n = (&self.bytes[self.pos..]).read(buf)?;
+///         self.pos += n;
+///         Ok(n)
+///     }
+/// }
+/// impl WriteTo for Message {
+///     fn write_to(&mut self, dst: &mut dyn CopySink) -> Result<u64, CopyError> {
+///         let rest = &self.bytes[self.pos..];
+///         let mut written = 0;
+///         fdcopy::go::write_all_counted(dst, rest, &mut written)?;
+///         self.pos += rest.len();
+///         Ok(written)
+///     }
+/// }
+/// impl fdcopy::AsDescriptor for Message {}
+/// impl fdcopy::CopySource for Message {
+///     fn as_write_to(&mut self) -> Option<&mut dyn WriteTo> { Some(self) }
+/// }
+///
+/// let mut out = Vec::new();
+/// let mut msg = Message { bytes: b"hello".to_vec(), pos: 0 };
+/// let report = fdcopy::Copier::new().go_copy(&mut out, &mut msg).unwrap();
+/// assert_eq!(out, b"hello");
+/// assert_eq!(report.strategy(), fdcopy::Strategy::WriteTo);
+/// ```
+pub trait WriteTo {
+    /// Writes everything this source holds into `dst`; returns the count, or the error with the
+    /// count the destination accepted before it.
+    fn write_to(&mut self, dst: &mut dyn CopySink) -> Result<u64, CopyError>;
+}
+
+/// Go's `io.ReaderFrom`: a destination that can pull from a source faster than the engine.
+///
+/// Return it from [`CopySink::as_read_from`]. It runs when the source offers no [`WriteTo`].
+/// If it cannot take its fast path for this source, it calls
+/// `fdcopy::go::copy(&mut NoReadFrom(self), src)`.
+///
+/// ```
+/// use std::io::{self, Write};
+/// use fdcopy::go::{NoReadFrom, ReadFrom};
+/// use fdcopy::{CopyError, CopySource};
+///
+/// /// A sink that only counts, reading in large gulps.
+/// struct Tally(u64);
+/// impl Write for Tally {
+///     fn write(&mut self, buf: &[u8]) -> io::Result<usize> { self.0 += buf.len() as u64; Ok(buf.len()) }
+///     fn flush(&mut self) -> io::Result<()> { Ok(()) }
+/// }
+/// impl ReadFrom for Tally {
+///     fn read_from(&mut self, src: &mut dyn CopySource) -> Result<u64, CopyError> {
+///         // No fast path of its own here: fall back without recursion.
+///         fdcopy::go::copy(&mut NoReadFrom(self), src)
+///     }
+/// }
+/// impl fdcopy::AsDescriptor for Tally {}
+/// impl fdcopy::CopySink for Tally {
+///     fn as_read_from(&mut self) -> Option<&mut dyn ReadFrom> { Some(self) }
+/// }
+///
+/// let mut t = Tally(0);
+/// assert_eq!(fdcopy::go::copy(&mut t, &mut &b"12345"[..]).unwrap(), 5);
+/// assert_eq!(t.0, 5);
+/// ```
+pub trait ReadFrom {
+    /// Reads `src` to its end (or limit) into this destination; returns the count, or the
+    /// error with the count this destination accepted before it.
+    fn read_from(&mut self, src: &mut dyn CopySource) -> Result<u64, CopyError>;
 }
 
 /// `&mut T` and `Box<T>` are what they point to.
@@ -145,9 +231,9 @@ macro_rules! through_pointer {
             }
         }
 
-        impl<T: AsRawFdKind + ?Sized> AsRawFdKind for $ptr {
-            fn as_raw_fd_kind(&self) -> Option<crate::RawFdKind> {
-                (**self).as_raw_fd_kind()
+        impl<T: AsDescriptor + ?Sized> AsDescriptor for $ptr {
+            fn descriptor(&self) -> Option<Descriptor<'_>> {
+                (**self).descriptor()
             }
         }
     )+};
@@ -170,18 +256,4 @@ pub(crate) fn write_all_counted(dst: &mut (impl Write + ?Sized), mut buf: &[u8],
         }
     }
     Ok(())
-}
-
-/// Lets a `?Sized` writer be used as `&mut dyn Write`.
-#[cfg(target_os = "linux")]
-pub(crate) struct WriteRef<'a, W: ?Sized>(pub &'a mut W);
-
-#[cfg(target_os = "linux")]
-impl<W: Write + ?Sized> Write for WriteRef<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
-    }
 }

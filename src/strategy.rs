@@ -1,18 +1,17 @@
-//! The strategy table and the fallback rule: which syscall moves the bytes between two kinds of
-//! descriptor, and what an errno from it means. Both are pure functions, tested without
-//! syscalls; the engine (`engine.rs`) and the syscall wrappers (`sys/`) only follow them.
+//! The ways bytes can move, the syscalls behind them, and small sets of both.
 
-use crate::kind::FdKind;
+use std::fmt;
 
 /// How bytes were (or will be) moved.
 ///
 /// ```
-/// assert_eq!(fdcopy::Strategy::SpliceViaPipe.name(), "splice-via-pipe");
-/// assert_eq!(fdcopy::Strategy::Splice.syscall(), Some(fdcopy::Syscall::Splice));
-/// assert_eq!(fdcopy::Strategy::Buffered.syscall(), None);
+/// use fdcopy::Strategy;
+/// assert_eq!(Strategy::SpliceViaPipe.name(), "splice-via-pipe");
+/// assert_eq!(Strategy::Splice.syscall(), Some(fdcopy::table::Syscall::Splice));
+/// assert_eq!(Strategy::Buffered.syscall(), None);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
+#[non_exhaustive]
 pub enum Strategy {
     /// `copy_file_range(2)`: file to file inside the kernel (reflinked on btrfs/XFS).
     CopyFileRange,
@@ -25,9 +24,9 @@ pub enum Strategy {
     SpliceViaPipe,
     /// A `read`/`write` loop through a user-space buffer.
     Buffered,
-    /// The source's own [`WriteTo`](crate::WriteTo) fast path.
+    /// The source's own [`WriteTo`](crate::go::WriteTo) fast path.
     WriteTo,
-    /// The destination's own [`ReadFrom`](crate::ReadFrom) fast path.
+    /// The destination's own [`ReadFrom`](crate::go::ReadFrom) fast path.
     ReadFrom,
 }
 
@@ -69,20 +68,37 @@ impl Strategy {
     }
 }
 
-impl std::fmt::Display for Strategy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// A set of strategies (the ones a caller ruled out).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StrategySet(u32);
+
+const _: () = assert!(Strategy::COUNT <= 32, "StrategySet holds one bit per strategy");
+
+impl StrategySet {
+    pub(crate) fn insert(&mut self, s: Strategy) {
+        self.0 |= 1 << s as u32;
+    }
+
+    pub(crate) fn contains(self, s: Strategy) -> bool {
+        self.0 & (1 << s as u32) != 0
     }
 }
 
 /// The syscalls behind the kernel strategies.
 ///
 /// ```
-/// let names: Vec<_> = fdcopy::Syscall::ALL.iter().map(|c| c.name()).collect();
+/// use fdcopy::table::Syscall;
+/// let names: Vec<_> = Syscall::ALL.iter().map(|c| c.name()).collect();
 /// assert_eq!(names, ["copy_file_range", "sendfile", "splice"]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
+#[non_exhaustive]
 pub enum Syscall {
     /// `copy_file_range(2)`
     CopyFileRange,
@@ -96,10 +112,6 @@ impl Syscall {
     /// Every syscall the engine uses.
     pub const ALL: [Syscall; 3] = [Syscall::CopyFileRange, Syscall::Sendfile, Syscall::Splice];
 
-    pub(crate) fn bit(self) -> u8 {
-        1 << self as u8
-    }
-
     /// The syscall's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -110,410 +122,57 @@ impl Syscall {
     }
 }
 
-/// Whether `sendfile`/`splice` may pass page-cache pages of a *regular file* (or block device)
-/// to a pipe or socket.
-///
-/// Those calls hand the receiver references to the file's cached pages, not copies: the bytes
-/// are materialized only when the pipe is read or TCP transmits. A write to the file after the
-/// copy returned can therefore change what the peer receives (rust-lang/rust#108283, #116451).
-/// Go takes that risk ([`Share`](PageCache::Share), fdcopy's default, the fast path); std does
-/// not ([`Isolate`](PageCache::Isolate): such pairs use the buffered loop). Copies into regular
-/// files, and copies whose source is a pipe or a socket, are unaffected.
+/// A set of syscalls (those proven unavailable in this process).
 ///
 /// ```
-/// use fdcopy::{Copier, PageCache};
-/// assert_eq!(PageCache::default(), PageCache::Share);
-/// let _conservative = Copier::new().page_cache(PageCache::Isolate);
+/// use fdcopy::table::{Syscall, SyscallSet};
+/// let set: SyscallSet = [Syscall::Splice].into_iter().collect();
+/// assert!(set.contains(Syscall::Splice) && !set.contains(Syscall::Sendfile));
+/// assert!(SyscallSet::default().is_empty());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum PageCache {
-    /// Share pages (sendfile file→socket, splice file→pipe). Safe when the file is not modified
-    /// while the receiver may still be reading.
-    #[default]
-    Share,
-    /// Never share pages with a pipe or socket: std's conservative choice.
-    Isolate,
-}
+pub struct SyscallSet(u8);
 
-/// Below this many bytes (known from a limit or the source file's size), the read/write loop
-/// is cheaper than setting up a kernel path (measured with `cargo xtask bench`, `*/4k` rows).
-///
-/// ```
-/// assert_eq!(fdcopy::SMALL_COPY, 16 * 1024);
-/// ```
-pub const SMALL_COPY: u64 = 16 * 1024;
+const _: () = assert!(Syscall::ALL.len() <= 8, "SyscallSet holds one bit per syscall");
 
-/// What the engine knows about a copy when it consults the table.
-///
-/// ```
-/// use fdcopy::{plan, Facts, FdKind, PageCache, Strategy};
-/// let f = Facts { src: FdKind::File, dst: FdKind::File, dst_append: true, same_file: false,
-///                 size_hint: None, page_cache: PageCache::Share, unavailable: 0 };
-/// assert_eq!(plan(&f).steps(), &[Strategy::Buffered]); // O_APPEND: every kernel call refuses it
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Facts {
-    /// The source descriptor's kind.
-    pub src: FdKind,
-    /// The destination descriptor's kind.
-    pub dst: FdKind,
-    /// The destination has `O_APPEND` (read with `F_GETFL` at copy time).
-    pub dst_append: bool,
-    /// Source and destination are the same file (same device and inode).
-    pub same_file: bool,
-    /// An upper bound of the bytes to move, when known: the smallest limit, or a regular
-    /// source file's `st_size` (a hint: procfs says 0, and the loop then reads the truth).
-    pub size_hint: Option<u64>,
-    /// The page-cache sharing policy.
-    pub page_cache: PageCache,
-    /// Syscalls proven unavailable in this process (bit per [`Syscall`]).
-    pub unavailable: u8,
-}
-
-/// An ordered list of strategies; the last is always [`Strategy::Buffered`].
-///
-/// ```
-/// use fdcopy::{plan, Facts, FdKind, PageCache, Strategy};
-/// let f = Facts { src: FdKind::File, dst: FdKind::File, dst_append: false, same_file: false,
-///                 size_hint: None, page_cache: PageCache::Share, unavailable: 0 };
-/// let p = plan(&f);
-/// assert_eq!(p.first(), Strategy::CopyFileRange);
-/// assert_eq!(p.steps(), &[Strategy::CopyFileRange, Strategy::Sendfile, Strategy::Buffered]);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Plan {
-    steps: [Strategy; 3],
-    len: u8,
-}
-
-impl Plan {
-    /// The strategies, in the order they are tried.
-    pub fn steps(&self) -> &[Strategy] {
-        &self.steps[..self.len as usize]
+impl SyscallSet {
+    /// Adds `call`.
+    pub fn insert(&mut self, call: Syscall) {
+        self.0 |= 1 << call as u8;
     }
 
-    /// The first strategy.
-    pub fn first(&self) -> Strategy {
-        self.steps[0]
+    /// Whether `call` is in the set.
+    pub fn contains(self, call: Syscall) -> bool {
+        self.0 & (1 << call as u8) != 0
+    }
+
+    /// Whether the set has no syscall.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    #[cfg(target_os = "linux")]
+    pub(crate) fn bits(self) -> u8 {
+        self.0
+    }
+
+    #[cfg(target_os = "linux")]
+    pub(crate) fn from_bits(bits: u8) -> Self {
+        SyscallSet(bits)
+    }
+
+    /// Every syscall in the set, in [`Syscall::ALL`]'s order.
+    pub fn iter(self) -> impl Iterator<Item = Syscall> {
+        Syscall::ALL.into_iter().filter(move |&c| self.contains(c))
     }
 }
 
-/// The strategy table: which strategies to try, in order, for a copy with these facts.
-///
-/// | source \ destination | regular file | pipe | stream socket | char device |
-/// |---|---|---|---|---|
-/// | regular file | copy_file_range, sendfile | splice¹ | sendfile¹ | sendfile |
-/// | block device | sendfile | splice¹ | sendfile¹ | sendfile |
-/// | pipe | splice | splice | splice | splice |
-/// | stream socket | splice via pipe | splice | splice via pipe | splice via pipe |
-/// | char device | splice via pipe | splice | splice via pipe | splice via pipe |
-///
-/// Every list ends with the buffered loop. ¹ only under [`PageCache::Share`]. Datagram
-/// sockets and other kinds use the loop only; so do an `O_APPEND` regular-file destination
-/// (all three calls reject it), a file copied onto itself, a copy known to be smaller than
-/// [`SMALL_COPY`], and syscalls proven unavailable. Character-device sources never use
-/// `sendfile`, which keeps reading until its whole count is met and would hang on a tty.
-///
-/// ```
-/// use fdcopy::{plan, Facts, FdKind, PageCache, SocketFamily, Strategy};
-/// let facts = Facts {
-///     src: FdKind::StreamSocket(SocketFamily::Ip), dst: FdKind::File,
-///     dst_append: false, same_file: false, size_hint: None,
-///     page_cache: PageCache::Share, unavailable: 0,
-/// };
-/// assert_eq!(plan(&facts).steps(), &[Strategy::SpliceViaPipe, Strategy::Buffered]);
-/// ```
-pub fn plan(f: &Facts) -> Plan {
-    use FdKind::*;
-    use Strategy::*;
-    let share = f.page_cache == PageCache::Share;
-    let to_file = !f.dst_append; // the only file destination the kernel calls accept
-    let kernel: &[Strategy] = if f.same_file || f.size_hint.is_some_and(|n| n <= SMALL_COPY) {
-        &[]
-    } else {
-        match (f.src, f.dst) {
-            (File, File) if to_file => &[CopyFileRange, Sendfile],
-            (BlockDevice, File) if to_file => &[Sendfile],
-            (File | BlockDevice, Pipe) if share => &[Splice],
-            (File | BlockDevice, StreamSocket(_)) if share => &[Sendfile],
-            (File | BlockDevice, CharDevice) => &[Sendfile],
-            (Pipe, File) if to_file => &[Splice],
-            (Pipe, Pipe | StreamSocket(_) | CharDevice) => &[Splice],
-            (StreamSocket(_) | CharDevice, Pipe) => &[Splice],
-            (StreamSocket(_) | CharDevice, File) if to_file => &[SpliceViaPipe],
-            (StreamSocket(_) | CharDevice, StreamSocket(_) | CharDevice) => &[SpliceViaPipe],
-            _ => &[],
+impl FromIterator<Syscall> for SyscallSet {
+    fn from_iter<I: IntoIterator<Item = Syscall>>(iter: I) -> Self {
+        let mut set = SyscallSet::default();
+        for call in iter {
+            set.insert(call);
         }
-    };
-    let mut p = Plan {
-        steps: [Buffered; 3],
-        len: 0,
-    };
-    for &s in kernel {
-        if s.syscall().is_some_and(|c| f.unavailable & c.bit() == 0) {
-            p.steps[p.len as usize] = s;
-            p.len += 1;
-        }
-    }
-    p.steps[p.len as usize] = Buffered;
-    p.len += 1;
-    p
-}
-
-/// What an errno from a kernel strategy means: the fallback rule, in one place.
-///
-/// ```
-/// use fdcopy::{verdict, Syscall, Verdict};
-/// assert_eq!(verdict(Syscall::Sendfile, libc::EINTR, 0), Verdict::Retry);
-/// assert_eq!(verdict(Syscall::CopyFileRange, libc::ENOSYS, 0), Verdict::Unavailable);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// `EINTR`: call again.
-    Retry,
-    /// `EAGAIN`: a side would block; wait for it with `poll`, or report `WouldBlock` with the
-    /// count when it is the source that has nothing.
-    WouldBlock,
-    /// "Not supported here": go on with the next strategy from where this one stopped. Nothing
-    /// is lost: the calls use the file offsets (NULL offsets), so they are exact, and bytes in
-    /// an intermediate pipe are delivered first.
-    Decline,
-    /// `ENOSYS`: the syscall itself is missing; decline, and skip it in this process from now on.
-    Unavailable,
-    /// `EPERM`: decline; a seccomp filter may deny the syscall (probe with an invalid fd to
-    /// learn whether to skip it from now on), or it is one file's property (an immutable file)
-    /// and says nothing about the next copy (rust-lang/rust#79274).
-    MaybeDenied,
-    /// A real error: return it with the exact count.
-    Fail,
-}
-
-/// The fallback rule: what `errno` from `call`, after the strategy already moved `moved` bytes,
-/// means.
-///
-/// ```
-/// use fdcopy::{verdict, Syscall, Verdict};
-/// assert_eq!(verdict(Syscall::CopyFileRange, libc::EXDEV, 0), Verdict::Decline);
-/// assert_eq!(verdict(Syscall::CopyFileRange, libc::EBADF, 4096), Verdict::Fail);
-/// assert_eq!(verdict(Syscall::Splice, libc::EPIPE, 0), Verdict::Fail);
-/// ```
-pub fn verdict(call: Syscall, errno: i32, moved: u64) -> Verdict {
-    match errno {
-        libc::EINTR => Verdict::Retry,
-        libc::EAGAIN => Verdict::WouldBlock,
-        libc::ENOSYS => Verdict::Unavailable,
-        libc::EPERM => Verdict::MaybeDenied,
-        // Not this pair: not regular files, no pipe, O_APPEND, overlap, cross-filesystem,
-        // a filesystem without support, an offset out of range. The offsets are exact, so a
-        // fallback after progress continues where the call stopped, carrying the count.
-        libc::EINVAL | libc::EOPNOTSUPP | libc::EXDEV | libc::EOVERFLOW => Verdict::Decline,
-        // EBADF: O_APPEND or a FUSE mount refusing the call; a descriptor that is really bad
-        // fails again, for real, in the loop.
-        libc::EBADF if moved == 0 => Verdict::Decline,
-        // CIFS returns EIO from copy_file_range (golang/go#42334).
-        libc::EIO if call == Syscall::CopyFileRange && moved == 0 => Verdict::Decline,
-        _ => Verdict::Fail,
-    }
-}
-
-/// Whether a call that returned 0 bytes on its first try declined (procfs, sysfs and overlayfs
-/// give `copy_file_range` 0 where `read` finds data: the loop must look) or reached the end.
-///
-/// ```
-/// use fdcopy::{zero_is_decline, Syscall};
-/// assert!(zero_is_decline(Syscall::CopyFileRange, 0));
-/// assert!(!zero_is_decline(Syscall::Splice, 0)); // end of file
-/// ```
-pub fn zero_is_decline(call: Syscall, moved: u64) -> bool {
-    call == Syscall::CopyFileRange && moved == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kind::SocketFamily::{Ip, Unix};
-    use FdKind::*;
-    use Strategy::*;
-
-    fn facts(src: FdKind, dst: FdKind) -> Facts {
-        Facts {
-            src,
-            dst,
-            dst_append: false,
-            same_file: false,
-            size_hint: None,
-            page_cache: PageCache::Share,
-            unavailable: 0,
-        }
-    }
-
-    const KINDS: [FdKind; 9] = [
-        File,
-        Pipe,
-        StreamSocket(Ip),
-        StreamSocket(Unix),
-        DatagramSocket(Ip),
-        DatagramSocket(Unix),
-        CharDevice,
-        BlockDevice,
-        Other,
-    ];
-
-    #[test]
-    fn the_table() {
-        let tcp = StreamSocket(Ip);
-        let unix = StreamSocket(Unix);
-        let cases: &[(FdKind, FdKind, &[Strategy])] = &[
-            (File, File, &[CopyFileRange, Sendfile, Buffered]),
-            (File, Pipe, &[Splice, Buffered]),
-            (File, tcp, &[Sendfile, Buffered]),
-            (File, unix, &[Sendfile, Buffered]),
-            (File, CharDevice, &[Sendfile, Buffered]),
-            (BlockDevice, File, &[Sendfile, Buffered]),
-            (Pipe, File, &[Splice, Buffered]),
-            (Pipe, Pipe, &[Splice, Buffered]),
-            (Pipe, tcp, &[Splice, Buffered]),
-            (tcp, File, &[SpliceViaPipe, Buffered]),
-            (unix, File, &[SpliceViaPipe, Buffered]),
-            (tcp, Pipe, &[Splice, Buffered]),
-            (tcp, tcp, &[SpliceViaPipe, Buffered]),
-            (unix, tcp, &[SpliceViaPipe, Buffered]),
-            (CharDevice, Pipe, &[Splice, Buffered]),
-            (CharDevice, File, &[SpliceViaPipe, Buffered]),
-            (DatagramSocket(Ip), File, &[Buffered]),
-            (File, DatagramSocket(Unix), &[Buffered]),
-            (Other, File, &[Buffered]),
-            (File, Other, &[Buffered]),
-        ];
-        for &(s, d, want) in cases {
-            assert_eq!(plan(&facts(s, d)).steps(), want, "{s:?} -> {d:?}");
-        }
-    }
-
-    #[test]
-    fn append_destination_takes_the_loop() {
-        for src in KINDS {
-            let f = Facts {
-                dst_append: true,
-                ..facts(src, File)
-            };
-            assert_eq!(plan(&f).steps(), &[Buffered], "{src:?}");
-        }
-    }
-
-    #[test]
-    fn isolate_policy_never_shares_file_pages() {
-        for src in [File, BlockDevice] {
-            for dst in [Pipe, StreamSocket(Ip), StreamSocket(Unix)] {
-                let f = Facts {
-                    page_cache: PageCache::Isolate,
-                    ..facts(src, dst)
-                };
-                assert_eq!(plan(&f).steps(), &[Buffered], "{src:?} -> {dst:?}");
-            }
-        }
-        // Copies into files keep their kernel paths.
-        let f = Facts {
-            page_cache: PageCache::Isolate,
-            ..facts(File, File)
-        };
-        assert_eq!(plan(&f).first(), CopyFileRange);
-    }
-
-    #[test]
-    fn small_and_self_copies_take_the_loop() {
-        let small = Facts {
-            size_hint: Some(SMALL_COPY),
-            ..facts(File, File)
-        };
-        assert_eq!(plan(&small).steps(), &[Buffered]);
-        let big = Facts {
-            size_hint: Some(SMALL_COPY + 1),
-            ..facts(File, File)
-        };
-        assert_eq!(plan(&big).first(), CopyFileRange);
-        let same = Facts {
-            same_file: true,
-            ..facts(File, File)
-        };
-        assert_eq!(plan(&same).steps(), &[Buffered]);
-    }
-
-    #[test]
-    fn unavailable_syscalls_are_skipped() {
-        let f = Facts {
-            unavailable: Syscall::CopyFileRange.bit(),
-            ..facts(File, File)
-        };
-        assert_eq!(plan(&f).steps(), &[Sendfile, Buffered]);
-        let f = Facts {
-            unavailable: Syscall::Splice.bit(),
-            ..facts(StreamSocket(Ip), File)
-        };
-        assert_eq!(plan(&f).steps(), &[Buffered]);
-    }
-
-    #[test]
-    fn every_plan_ends_with_the_loop_and_never_repeats() {
-        for src in KINDS {
-            for dst in KINDS {
-                for bits in 0..64u32 {
-                    let f = Facts {
-                        dst_append: bits & 1 != 0,
-                        same_file: bits & 2 != 0,
-                        page_cache: if bits & 4 != 0 {
-                            PageCache::Isolate
-                        } else {
-                            PageCache::Share
-                        },
-                        unavailable: (bits >> 3) as u8 & 7,
-                        ..facts(src, dst)
-                    };
-                    let p = plan(&f);
-                    let steps = p.steps();
-                    assert_eq!(*steps.last().unwrap(), Buffered);
-                    for (i, a) in steps.iter().enumerate() {
-                        assert!(!steps[i + 1..].contains(a), "{f:?}: {steps:?}");
-                        if let Some(c) = a.syscall() {
-                            assert_eq!(f.unavailable & c.bit(), 0, "{f:?}: {steps:?}");
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn the_fallback_rule() {
-        use Syscall::*;
-        for call in Syscall::ALL {
-            assert_eq!(verdict(call, libc::EINTR, 5), Verdict::Retry);
-            assert_eq!(verdict(call, libc::EAGAIN, 0), Verdict::WouldBlock);
-            assert_eq!(verdict(call, libc::ENOSYS, 0), Verdict::Unavailable);
-            assert_eq!(verdict(call, libc::EPERM, 0), Verdict::MaybeDenied);
-            for e in [libc::EINVAL, libc::EOPNOTSUPP, libc::EXDEV, libc::EOVERFLOW] {
-                assert_eq!(verdict(call, e, 0), Verdict::Decline);
-                assert_eq!(verdict(call, e, 1 << 20), Verdict::Decline, "carries the count");
-            }
-            assert_eq!(verdict(call, libc::EBADF, 0), Verdict::Decline);
-            assert_eq!(verdict(call, libc::EBADF, 1), Verdict::Fail);
-            for e in [
-                libc::ENOSPC,
-                libc::EFBIG,
-                libc::EPIPE,
-                libc::ECONNRESET,
-                libc::EISDIR,
-                libc::ENOMEM,
-            ] {
-                assert_eq!(verdict(call, e, 0), Verdict::Fail);
-            }
-        }
-        assert_eq!(verdict(CopyFileRange, libc::EIO, 0), Verdict::Decline);
-        assert_eq!(verdict(CopyFileRange, libc::EIO, 1), Verdict::Fail);
-        assert_eq!(verdict(Sendfile, libc::EIO, 0), Verdict::Fail);
-        assert!(zero_is_decline(CopyFileRange, 0));
-        assert!(!zero_is_decline(CopyFileRange, 1));
-        assert!(!zero_is_decline(Sendfile, 0));
-        assert!(!zero_is_decline(Splice, 0));
+        set
     }
 }

@@ -10,10 +10,8 @@ use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, BufWriter, Cursor, ErrorKind, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use fdcopy::{
-    copy_buffer, copy_n, io_copy, limit_reader, AsRawFdKind, Copier, CopyError, CopySink, CopySource, LimitedReader,
-    NoReadFrom, NoWriteTo, Plain, Progress, RawFdKind, ReadFrom, Strategy, WriteTo,
-};
+use fdcopy::go::{limit_reader, LimitedReader, NoReadFrom, NoWriteTo, ReadFrom, WriteTo};
+use fdcopy::{go, AsDescriptor, Copier, CopyError, CopySink, CopySource, Plain, Progress, Strategy};
 use model::*;
 
 // ------------------------------------------------------------------------------------------
@@ -34,13 +32,13 @@ fn copy_error(written: u64, e: io::Error) -> CopyError {
         }
     }
     let mut n = written;
-    let err = fdcopy::write_all(&mut FailOnce(Some(e)), b"!", &mut n).unwrap_err();
+    let err = fdcopy::go::write_all_counted(&mut FailOnce(Some(e)), b"!", &mut n).unwrap_err();
     assert_eq!(err.written(), written);
     err
 }
 
 /// A source with Go's `WriterTo`: writes all it holds with one `write_all`, or, when it
-/// `declines`, falls back with `io_copy(dst, NoWriteTo(self))` as the contract says.
+/// `declines`, falls back with `go::copy(dst, NoWriteTo(self))` as the contract says.
 struct FastSrc {
     data: Vec<u8>,
     pos: usize,
@@ -80,21 +78,17 @@ impl WriteTo for FastSrc {
     fn write_to(&mut self, dst: &mut dyn CopySink) -> Result<u64, CopyError> {
         self.write_to_calls += 1;
         if self.decline {
-            return io_copy(dst, &mut NoWriteTo(self));
+            return go::copy(dst, &mut NoWriteTo(self));
         }
         let rest = self.data[self.pos..].to_vec();
         let mut written = 0;
-        let r = fdcopy::write_all(dst, &rest, &mut written);
+        let r = fdcopy::go::write_all_counted(dst, &rest, &mut written);
         self.pos += written as usize;
         r.map(|()| written)
     }
 }
 
-impl AsRawFdKind for FastSrc {
-    fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-        None
-    }
-}
+impl AsDescriptor for FastSrc {}
 
 impl CopySource for FastSrc {
     fn as_write_to(&mut self) -> Option<&mut dyn WriteTo> {
@@ -103,7 +97,7 @@ impl CopySource for FastSrc {
 }
 
 /// A destination with Go's `ReaderFrom` (like `bytes.Buffer`: reads straight into itself in
-/// 5-byte gulps), or, when it `declines`, falls back with `io_copy(NoReadFrom(self), src)`.
+/// 5-byte gulps), or, when it `declines`, falls back with `go::copy(NoReadFrom(self), src)`.
 #[derive(Default)]
 struct FastDst {
     out: Vec<u8>,
@@ -137,7 +131,7 @@ impl ReadFrom for FastDst {
     fn read_from(&mut self, src: &mut dyn CopySource) -> Result<u64, CopyError> {
         self.read_from_calls += 1;
         if self.decline {
-            return io_copy(&mut NoReadFrom(self), src);
+            return go::copy(&mut NoReadFrom(self), src);
         }
         let mut buf = [0u8; 5];
         let mut n = 0;
@@ -156,11 +150,7 @@ impl ReadFrom for FastDst {
     }
 }
 
-impl AsRawFdKind for FastDst {
-    fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-        None
-    }
-}
+impl AsDescriptor for FastDst {}
 
 impl CopySink for FastDst {
     fn as_read_from(&mut self) -> Option<&mut dyn ReadFrom> {
@@ -223,8 +213,8 @@ impl WriteTo for Duplex {
     fn write_to(&mut self, dst: &mut dyn CopySink) -> Result<u64, CopyError> {
         self.write_to_calls += 1;
         match self.manners {
-            Manners::Polite => io_copy(dst, &mut NoWriteTo(self)),
-            Manners::SelfRecursive => io_copy(dst, self),
+            Manners::Polite => go::copy(dst, &mut NoWriteTo(self)),
+            Manners::SelfRecursive => go::copy(dst, self),
         }
     }
 }
@@ -233,17 +223,13 @@ impl ReadFrom for Duplex {
     fn read_from(&mut self, src: &mut dyn CopySource) -> Result<u64, CopyError> {
         self.read_from_calls += 1;
         match self.manners {
-            Manners::Polite => io_copy(&mut NoReadFrom(self), src),
-            Manners::SelfRecursive => io_copy(self, src),
+            Manners::Polite => go::copy(&mut NoReadFrom(self), src),
+            Manners::SelfRecursive => go::copy(self, src),
         }
     }
 }
 
-impl AsRawFdKind for Duplex {
-    fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-        None
-    }
-}
+impl AsDescriptor for Duplex {}
 
 impl CopySource for Duplex {
     fn as_write_to(&mut self) -> Option<&mut dyn WriteTo> {
@@ -276,11 +262,7 @@ impl Write for LargeWriter {
     }
 }
 
-impl AsRawFdKind for LargeWriter {
-    fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-        None
-    }
-}
+impl AsDescriptor for LargeWriter {}
 impl CopySink for LargeWriter {}
 
 fn large_writer() -> LargeWriter {
@@ -296,7 +278,7 @@ fn large_writer() -> LargeWriter {
 fn copy_priority_source_write_to_wins() {
     let mut src = FastSrc::new(b"hello, world.");
     let mut dst = FastDst::default();
-    let report = Copier::new().copy(&mut dst, &mut src).unwrap();
+    let report = Copier::new().go_copy(&mut dst, &mut src).unwrap();
     assert_eq!(dst.out, b"hello, world.");
     assert_eq!(report.written(), 13);
     assert_eq!(report.strategy(), Strategy::WriteTo, "{report:?}");
@@ -315,14 +297,14 @@ fn copy_priority_source_write_to_wins() {
 fn write_to_preferred_over_read_from_in_every_entry_point() {
     let mut src = FastSrc::new(b"abcdef");
     let mut dst = FastDst::default();
-    assert_eq!(io_copy(&mut dst, &mut src).unwrap(), 6);
+    assert_eq!(go::copy(&mut dst, &mut src).unwrap(), 6);
     assert_eq!((src.write_to_calls, dst.read_from_calls), (1, 0));
     assert_eq!(dst.out, b"abcdef");
 
     let mut src = FastSrc::new(b"abcdef");
     let mut dst = FastDst::default();
     let mut buf = [0u8; 1];
-    assert_eq!(copy_buffer(&mut dst, &mut src, &mut buf).unwrap(), 6);
+    assert_eq!(go::copy_buffer(&mut dst, &mut src, &mut buf).unwrap(), 6);
     assert_eq!((src.write_to_calls, dst.read_from_calls), (1, 0));
     assert_eq!(dst.writes, 1, "the 1-byte buffer was not used");
     assert_eq!(dst.out, b"abcdef");
@@ -337,7 +319,7 @@ fn read_from_used_when_source_has_no_write_to() {
         vec![RStep::Short(3), RStep::Interrupted],
     );
     let mut dst = FastDst::default();
-    let report = Copier::new().copy(&mut dst, &mut src).unwrap();
+    let report = Copier::new().go_copy(&mut dst, &mut src).unwrap();
     assert_eq!(dst.out, b"read from me");
     assert_eq!(report.written(), 12);
     assert_eq!(report.strategy(), Strategy::ReadFrom, "{report:?}");
@@ -352,7 +334,7 @@ fn read_from_used_when_source_has_no_write_to() {
 fn wrappers_hide_exactly_one_fast_path() {
     let mut src = FastSrc::new(b"xyz");
     let mut dst = FastDst::default();
-    let report = Copier::new().copy(&mut dst, &mut NoWriteTo(&mut src)).unwrap();
+    let report = Copier::new().go_copy(&mut dst, &mut NoWriteTo(&mut src)).unwrap();
     assert_eq!(report.strategy(), Strategy::ReadFrom);
     assert_eq!((src.write_to_calls, dst.read_from_calls), (0, 1));
     assert_eq!(dst.out, b"xyz");
@@ -360,7 +342,7 @@ fn wrappers_hide_exactly_one_fast_path() {
     let mut src = FastSrc::new(b"xyz");
     let mut dst = FastDst::default();
     let report = Copier::new()
-        .copy(&mut NoReadFrom(&mut dst), &mut NoWriteTo(&mut src))
+        .go_copy(&mut NoReadFrom(&mut dst), &mut NoWriteTo(&mut src))
         .unwrap();
     assert_eq!(report.strategy(), Strategy::Buffered);
     assert_eq!((src.write_to_calls, dst.read_from_calls), (0, 0));
@@ -369,7 +351,7 @@ fn wrappers_hide_exactly_one_fast_path() {
     // NoReadFrom on the source side keeps its WriteTo.
     let mut src = FastSrc::new(b"xyz");
     let mut dst = FastDst::default();
-    let report = Copier::new().copy(&mut dst, &mut NoReadFrom(&mut src)).unwrap();
+    let report = Copier::new().go_copy(&mut dst, &mut NoReadFrom(&mut src)).unwrap();
     assert_eq!(report.strategy(), Strategy::WriteTo);
     assert_eq!(dst.out, b"xyz");
 }
@@ -379,7 +361,10 @@ fn wrappers_hide_exactly_one_fast_path() {
 fn denied_fast_paths_are_skipped() {
     let mut src = FastSrc::new(b"denied");
     let mut dst = FastDst::default();
-    let report = Copier::new().deny(Strategy::WriteTo).copy(&mut dst, &mut src).unwrap();
+    let report = Copier::new()
+        .deny(Strategy::WriteTo)
+        .go_copy(&mut dst, &mut src)
+        .unwrap();
     assert_eq!(report.strategy(), Strategy::ReadFrom);
     assert_eq!((src.write_to_calls, dst.read_from_calls), (0, 1));
     assert_eq!(dst.out, b"denied");
@@ -389,7 +374,7 @@ fn denied_fast_paths_are_skipped() {
     let report = Copier::new()
         .deny(Strategy::WriteTo)
         .deny(Strategy::ReadFrom)
-        .copy(&mut dst, &mut src)
+        .go_copy(&mut dst, &mut src)
         .unwrap();
     assert_eq!(report.strategy(), Strategy::Buffered);
     assert_eq!((src.write_to_calls, dst.read_from_calls), (0, 0));
@@ -418,7 +403,7 @@ fn drop_in_does_not_see_user_fast_paths() {
 fn copy_read_err_write_err() {
     let mut src = ScriptReader::new(b"x".to_vec(), Some((1, ErrorKind::ConnectionReset)), vec![]);
     let mut dst = ScriptWriter::new(Some((0, Fail::Err(ErrorKind::BrokenPipe))), vec![]);
-    let err = io_copy(&mut dst, &mut src).unwrap_err();
+    let err = go::copy(&mut dst, &mut src).unwrap_err();
     assert_eq!(err.written(), 0);
     assert_eq!(err.kind(), ErrorKind::BrokenPipe);
     assert_eq!(src.log.len(), 1, "no read after the failed write: {:?}", src.log);
@@ -427,7 +412,7 @@ fn copy_read_err_write_err() {
     // With a writer that works, the read error is returned with the count.
     let mut src = ScriptReader::new(b"x".to_vec(), Some((1, ErrorKind::ConnectionReset)), vec![]);
     let mut dst = ScriptWriter::default();
-    let err = io_copy(&mut dst, &mut src).unwrap_err();
+    let err = go::copy(&mut dst, &mut src).unwrap_err();
     assert_eq!((err.written(), err.kind()), (1, ErrorKind::ConnectionReset));
     assert_eq!(dst.out, b"x");
 }
@@ -444,31 +429,31 @@ fn copy_large_writer() {
     };
     // Writing out of the source's own buffer (`&[u8]` is BufRead).
     let mut w = large_writer();
-    check(io_copy(&mut w, &mut &data[..]), "BufRead source");
+    check(go::copy(&mut w, &mut &data[..]), "BufRead source");
     assert_eq!(w.calls, 1);
     // Through the engine's buffer.
-    check(io_copy(&mut large_writer(), &mut Plain(&data[..])), "Plain source");
+    check(go::copy(&mut large_writer(), &mut Plain(&data[..])), "Plain source");
     check(
-        io_copy(&mut large_writer(), &mut limit_reader(&data[..], 5)),
+        go::copy(&mut large_writer(), &mut limit_reader(&data[..], 5)),
         "limited source",
     );
     check(
-        copy_buffer(&mut large_writer(), &mut Plain(&data[..]), &mut [0u8; 4]),
+        go::copy_buffer(&mut large_writer(), &mut Plain(&data[..]), &mut [0u8; 4]),
         "copy_buffer",
     );
     check(
-        copy_n(&mut large_writer(), &mut Plain(&data[..]), 3),
+        go::copy_n(&mut large_writer(), &mut Plain(&data[..]), 3),
         "copy_n (below the data)",
     );
     check(
         Copier::new()
-            .copy(&mut Plain(large_writer()), &mut Plain(&data[..]))
+            .go_copy(&mut Plain(large_writer()), &mut Plain(&data[..]))
             .map(|r| r.written()),
         "Copier",
     );
     // The WriteTo helper for user fast paths.
     let mut written = 0;
-    let e = fdcopy::write_all(&mut large_writer(), data, &mut written).unwrap_err();
+    let e = fdcopy::go::write_all_counted(&mut large_writer(), data, &mut written).unwrap_err();
     assert_eq!((e.kind(), e.written(), written), (ErrorKind::InvalidData, 0, 0));
     // The drop-in (std's own `io::copy` panics here).
     let e = fdcopy::copy(&mut &data[..], &mut large_writer()).unwrap_err();
@@ -479,7 +464,7 @@ fn copy_large_writer() {
         err: Some("largeWriterError"),
         calls: 0,
     };
-    let e = io_copy(&mut w, &mut &data[..]).unwrap_err();
+    let e = go::copy(&mut w, &mut &data[..]).unwrap_err();
     assert_eq!((e.kind(), e.written()), (ErrorKind::Other, 0));
     assert_eq!(e.error().to_string(), "largeWriterError");
 }
@@ -489,7 +474,7 @@ fn copy_large_writer() {
 #[test]
 fn large_writer_after_progress_keeps_the_count() {
     let mut dst = ScriptWriter::new(Some((4, Fail::TooMany)), vec![WStep::Short(3)]);
-    let e = io_copy(&mut dst, &mut Plain(&b"0123456789"[..])).unwrap_err();
+    let e = go::copy(&mut dst, &mut Plain(&b"0123456789"[..])).unwrap_err();
     assert_eq!((e.kind(), e.written()), (ErrorKind::InvalidData, 4));
     assert_eq!(dst.out, b"0123");
 }
@@ -498,7 +483,7 @@ fn large_writer_after_progress_keeps_the_count() {
 #[test]
 fn write_zero_keeps_the_count() {
     let mut dst = ScriptWriter::new(Some((6, Fail::Zero)), vec![WStep::Short(4)]);
-    let e = io_copy(&mut dst, &mut &b"0123456789"[..]).unwrap_err();
+    let e = go::copy(&mut dst, &mut &b"0123456789"[..]).unwrap_err();
     assert_eq!((e.kind(), e.written()), (ErrorKind::WriteZero, 6));
     assert_eq!(dst.out, b"012345");
 }
@@ -513,7 +498,7 @@ fn interrupted_and_short_writes_are_finished() {
         vec![RStep::Interrupted, RStep::Short(7), RStep::Interrupted, RStep::Full],
     );
     let mut dst = ScriptWriter::new(None, vec![WStep::Short(2), WStep::Interrupted, WStep::Short(5)]);
-    assert_eq!(copy_buffer(&mut dst, &mut src, &mut [0u8; 10]).unwrap(), 256);
+    assert_eq!(go::copy_buffer(&mut dst, &mut src, &mut [0u8; 10]).unwrap(), 256);
     assert_eq!(dst.out, data);
     check_one_write_per_read(&src.log, &dst.log);
 }
@@ -524,16 +509,16 @@ fn interrupted_and_short_writes_are_finished() {
 fn lying_reader_is_an_error_through_the_engine_buffer() {
     let mut src = LyingReader { extra: 1, calls: 0 };
     let mut dst = ScriptWriter::default();
-    let e = io_copy(&mut dst, &mut src).unwrap_err();
+    let e = go::copy(&mut dst, &mut src).unwrap_err();
     assert_eq!((e.kind(), e.written()), (ErrorKind::InvalidData, 0));
     assert!(dst.out.is_empty());
 
     let mut src = limit_reader(LyingReader { extra: 3, calls: 0 }, 10);
-    let e = io_copy(&mut ScriptWriter::default(), &mut src).unwrap_err();
+    let e = go::copy(&mut ScriptWriter::default(), &mut src).unwrap_err();
     assert_eq!((e.kind(), e.written()), (ErrorKind::InvalidData, 0));
     assert_eq!(src.remaining, 10, "the impossible read is not taken from the limit");
 
-    let e = copy_buffer(&mut ScriptWriter::default(), &mut src, &mut [0u8; 3]).unwrap_err();
+    let e = go::copy_buffer(&mut ScriptWriter::default(), &mut src, &mut [0u8; 3]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidData);
 }
 
@@ -543,7 +528,7 @@ fn lying_reader_is_an_error_through_the_engine_buffer() {
 fn lying_reader_is_an_error_into_a_vec() {
     let r = catch_unwind(AssertUnwindSafe(|| {
         let mut v = Vec::new();
-        io_copy(&mut v, &mut LyingReader { extra: 1, calls: 0 }).map(|_| ())
+        go::copy(&mut v, &mut LyingReader { extra: 1, calls: 0 }).map(|_| ())
     }));
     let e = r.expect("io_copy into a Vec panicked on a lying reader").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidData);
@@ -567,16 +552,16 @@ fn lying_reader_is_an_error_into_a_vec() {
 fn copy_n_eof() {
     // Without ReadFrom.
     let mut b = NoReadFrom(FastDst::default());
-    assert_eq!(copy_n(&mut b, &mut &b"foo"[..], 3).unwrap(), 3);
-    let e = copy_n(&mut b, &mut &b"foo"[..], 4).unwrap_err();
+    assert_eq!(go::copy_n(&mut b, &mut &b"foo"[..], 3).unwrap(), 3);
+    let e = go::copy_n(&mut b, &mut &b"foo"[..], 4).unwrap_err();
     assert_eq!((e.kind(), e.written()), (ErrorKind::UnexpectedEof, 3));
     assert_eq!(b.0.out, b"foofoo");
     assert_eq!(b.0.read_from_calls, 0);
 
     // With ReadFrom (it receives the LimitedReader).
     let mut b = FastDst::default();
-    assert_eq!(copy_n(&mut b, &mut &b"foo"[..], 3).unwrap(), 3);
-    let e = copy_n(&mut b, &mut &b"foo"[..], 4).unwrap_err();
+    assert_eq!(go::copy_n(&mut b, &mut &b"foo"[..], 3).unwrap(), 3);
+    let e = go::copy_n(&mut b, &mut &b"foo"[..], 4).unwrap_err();
     assert_eq!((e.kind(), e.written()), (ErrorKind::UnexpectedEof, 3));
     assert_eq!(b.out, b"foofoo");
     assert_eq!(b.read_from_calls, 2);
@@ -593,9 +578,9 @@ fn copy_n_drops_errors_after_n_bytes() {
         let mut src = ScriptReader::new(b"01234".to_vec(), Some((5, ErrorKind::Other)), vec![]);
         let mut dst = FastDst::default();
         let n = if dst_has_read_from {
-            copy_n(&mut dst, &mut src, 5).unwrap()
+            go::copy_n(&mut dst, &mut src, 5).unwrap()
         } else {
-            copy_n(&mut NoReadFrom(&mut dst), &mut src, 5).unwrap()
+            go::copy_n(&mut NoReadFrom(&mut dst), &mut src, 5).unwrap()
         };
         assert_eq!(n, 5);
         assert_eq!(dst.out, b"01234");
@@ -615,26 +600,22 @@ fn copy_n_drops_errors_after_n_bytes() {
     }
     impl ReadFrom for ErrAfterAll {
         fn read_from(&mut self, src: &mut dyn CopySource) -> Result<u64, CopyError> {
-            let n = io_copy(&mut NoReadFrom(&mut *self), src)?;
+            let n = go::copy(&mut NoReadFrom(&mut *self), src)?;
             Err(copy_error(n, io::Error::other("closing failed")))
         }
     }
-    impl AsRawFdKind for ErrAfterAll {
-        fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-            None
-        }
-    }
+    impl AsDescriptor for ErrAfterAll {}
     impl CopySink for ErrAfterAll {
         fn as_read_from(&mut self) -> Option<&mut dyn ReadFrom> {
             Some(self)
         }
     }
     let mut dst = ErrAfterAll(Vec::new());
-    assert_eq!(copy_n(&mut dst, &mut &b"0123456789"[..], 5).unwrap(), 5);
+    assert_eq!(go::copy_n(&mut dst, &mut &b"0123456789"[..], 5).unwrap(), 5);
     assert_eq!(dst.0, b"01234");
     // Short of n, the error stays.
     let mut dst = ErrAfterAll(Vec::new());
-    let e = copy_n(&mut dst, &mut &b"012"[..], 5).unwrap_err();
+    let e = go::copy_n(&mut dst, &mut &b"012"[..], 5).unwrap_err();
     assert_eq!((e.kind(), e.written()), (ErrorKind::Other, 3));
 }
 
@@ -643,12 +624,12 @@ fn copy_n_drops_errors_after_n_bytes() {
 fn copy_n_never_reads_past_n() {
     let mut src = Plain(io::repeat(b'r'));
     let mut dst = Vec::new();
-    assert_eq!(copy_n(&mut dst, &mut src, 100_000).unwrap(), 100_000);
+    assert_eq!(go::copy_n(&mut dst, &mut src, 100_000).unwrap(), 100_000);
     assert_eq!(dst, vec![b'r'; 100_000]);
 
     let mut src = ScriptReader::new(vec![7; 50], None, vec![RStep::Short(7)]);
     let mut dst = ScriptWriter::default();
-    assert_eq!(copy_n(&mut dst, &mut src, 20).unwrap(), 20);
+    assert_eq!(go::copy_n(&mut dst, &mut src, 20).unwrap(), 20);
     assert_eq!(src.pos, 20);
     assert_eq!(
         src.log.iter().map(|c| c.req).sum::<usize>(),
@@ -664,21 +645,21 @@ fn copy_n_never_reads_past_n() {
 fn copy_n_never_uses_the_source_write_to() {
     let mut src = FastSrc::new(b"abcdef");
     let mut dst = Vec::new();
-    assert_eq!(copy_n(&mut dst, &mut src, 4).unwrap(), 4);
+    assert_eq!(go::copy_n(&mut dst, &mut src, 4).unwrap(), 4);
     assert_eq!(dst, b"abcd");
     assert_eq!((src.write_to_calls, src.pos), (0, 4));
 
     let mut src = FastSrc::new(b"abcdef");
     let mut dst = FastDst::default();
-    assert_eq!(copy_n(&mut dst, &mut src, 4).unwrap(), 4);
+    assert_eq!(go::copy_n(&mut dst, &mut src, 4).unwrap(), 4);
     assert_eq!((src.write_to_calls, dst.read_from_calls), (0, 1));
     assert_eq!(dst.out, b"abcd");
 
     // The same for `Take` and an explicit `LimitedReader`.
     let mut src = FastSrc::new(b"abcdef");
     let mut dst = FastDst::default();
-    assert_eq!(io_copy(&mut dst, &mut (&mut src).take(2)).unwrap(), 2);
-    assert_eq!(io_copy(&mut dst, &mut limit_reader(&mut src, 3)).unwrap(), 3);
+    assert_eq!(go::copy(&mut dst, &mut (&mut src).take(2)).unwrap(), 2);
+    assert_eq!(go::copy(&mut dst, &mut limit_reader(&mut src, 3)).unwrap(), 3);
     assert_eq!(src.write_to_calls, 0);
     assert_eq!(dst.out, b"abcde");
 }
@@ -691,21 +672,21 @@ fn copy_negative_touches_nothing() {
         inner: PanicReader,
         remaining: 0,
     };
-    assert_eq!(io_copy(&mut PanicWriter, &mut lr).unwrap(), 0);
-    assert_eq!(copy_n(&mut PanicWriter, &mut PanicReader, 0).unwrap(), 0);
-    assert_eq!(io_copy(&mut PanicWriter, &mut PanicReader.take(0)).unwrap(), 0);
-    assert_eq!(copy_buffer(&mut PanicWriter, &mut lr, &mut [0u8; 8]).unwrap(), 0);
+    assert_eq!(go::copy(&mut PanicWriter, &mut lr).unwrap(), 0);
+    assert_eq!(go::copy_n(&mut PanicWriter, &mut PanicReader, 0).unwrap(), 0);
+    assert_eq!(go::copy(&mut PanicWriter, &mut PanicReader.take(0)).unwrap(), 0);
+    assert_eq!(go::copy_buffer(&mut PanicWriter, &mut lr, &mut [0u8; 8]).unwrap(), 0);
     assert_eq!(fdcopy::copy(&mut PanicReader.take(0), &mut PanicWriter).unwrap(), 0);
     // A ReadFrom destination is still asked, and sees end of file at once.
     let mut dst = FastDst::default();
-    assert_eq!(io_copy(&mut dst, &mut lr).unwrap(), 0);
-    assert_eq!(copy_n(&mut dst, &mut PanicReader, 0).unwrap(), 0);
+    assert_eq!(go::copy(&mut dst, &mut lr).unwrap(), 0);
+    assert_eq!(go::copy_n(&mut dst, &mut PanicReader, 0).unwrap(), 0);
     assert!(dst.out.is_empty());
     // Nested limits where only the inner one is zero.
     let mut nested = limit_reader(PanicReader.take(0), 100);
-    assert_eq!(io_copy(&mut PanicWriter, &mut nested).unwrap(), 0);
+    assert_eq!(go::copy(&mut PanicWriter, &mut nested).unwrap(), 0);
     assert_eq!(nested.remaining, 100);
-    let report = Copier::new().copy(&mut PanicWriter, &mut lr).unwrap();
+    let report = Copier::new().go_copy(&mut PanicWriter, &mut lr).unwrap();
     assert_eq!((report.written(), report.strategy()), (0, Strategy::Buffered));
 }
 
@@ -735,14 +716,14 @@ fn multi_reader_single_byte_with_eof() {
     let chain = || ByteThenEof(Some(b'a')).chain(ByteThenEof(Some(b'b')));
     let mut out = Vec::new();
     let mut src = limit_reader(Plain(chain()), 10);
-    assert_eq!(io_copy(&mut out, &mut src).unwrap(), 2);
+    assert_eq!(go::copy(&mut out, &mut src).unwrap(), 2);
     assert_eq!(out, b"ab");
     assert_eq!(src.remaining, 8);
 
     let mut out = ScriptWriter::default();
-    assert_eq!(io_copy(&mut out, &mut Plain(chain()).take(10)).unwrap(), 2);
+    assert_eq!(go::copy(&mut out, &mut Plain(chain()).take(10)).unwrap(), 2);
     assert_eq!(out.out, b"ab");
-    let e = copy_n(&mut out, &mut Plain(chain()), 10).unwrap_err();
+    let e = go::copy_n(&mut out, &mut Plain(chain()), 10).unwrap_err();
     assert_eq!((e.kind(), e.written()), (ErrorKind::UnexpectedEof, 2));
     let mut out = Vec::new();
     assert_eq!(fdcopy::copy(&mut chain().take(10), &mut out).unwrap(), 2);
@@ -755,7 +736,7 @@ fn copy_buffer_uses_the_buffer_at_its_length() {
     let data: Vec<u8> = (0..100).collect();
     let mut src = limit_reader(ScriptReader::plain(&data), 50);
     let mut dst = ScriptWriter::default();
-    assert_eq!(copy_buffer(&mut dst, &mut src, &mut [0u8; 7]).unwrap(), 50);
+    assert_eq!(go::copy_buffer(&mut dst, &mut src, &mut [0u8; 7]).unwrap(), 50);
     let sizes: Vec<usize> = dst.log.iter().map(|c| c.req).collect();
     assert_eq!(sizes, [7, 7, 7, 7, 7, 7, 7, 1]);
     assert_eq!(dst.out, data[..50]);
@@ -765,7 +746,7 @@ fn copy_buffer_uses_the_buffer_at_its_length() {
     // Even with a source that has its own buffer (BufRead) and a Vec destination.
     let mut dst = Vec::new();
     let mut src = BufReader::with_capacity(64, &data[..]);
-    assert_eq!(copy_buffer(&mut dst, &mut src, &mut [0u8; 7]).unwrap(), 100);
+    assert_eq!(go::copy_buffer(&mut dst, &mut src, &mut [0u8; 7]).unwrap(), 100);
     assert_eq!(dst, data);
 }
 
@@ -775,7 +756,7 @@ fn limited_reader_gets_a_buffer_of_n() {
     let data = vec![9u8; 1000];
     let mut src = limit_reader(ScriptReader::plain(&data), 100);
     let mut dst = ScriptWriter::default();
-    assert_eq!(io_copy(&mut dst, &mut src).unwrap(), 100);
+    assert_eq!(go::copy(&mut dst, &mut src).unwrap(), 100);
     assert_eq!(src.inner.log[0].req, 100);
     assert_eq!(dst.log.iter().map(|c| c.req).collect::<Vec<_>>(), [100]);
 }
@@ -784,14 +765,14 @@ fn limited_reader_gets_a_buffer_of_n() {
 #[test]
 #[should_panic(expected = "empty buffer in copy_buffer")]
 fn copy_buffer_empty_buffer_panics() {
-    let _ = copy_buffer(&mut Vec::new(), &mut Plain(&b"abc"[..]), &mut []);
+    let _ = go::copy_buffer(&mut Vec::new(), &mut Plain(&b"abc"[..]), &mut []);
 }
 
 /// ... even when the buffer would not be used (a source `WriteTo`).
 #[test]
 #[should_panic(expected = "empty buffer in copy_buffer")]
 fn copy_buffer_empty_buffer_panics_before_the_fast_path() {
-    let _ = copy_buffer(&mut FastDst::default(), &mut FastSrc::new(b"abc"), &mut []);
+    let _ = go::copy_buffer(&mut FastDst::default(), &mut FastSrc::new(b"abc"), &mut []);
 }
 
 /// `Copier::buffer` has the same rule.
@@ -812,7 +793,7 @@ fn copier_empty_buffer_panics() {
 fn write_to_fallback_lets_read_from_run() {
     let mut src = FastSrc::declining(b"fallback bytes");
     let mut dst = FastDst::default();
-    let report = Copier::new().copy(&mut dst, &mut src).unwrap();
+    let report = Copier::new().go_copy(&mut dst, &mut src).unwrap();
     assert_eq!(dst.out, b"fallback bytes");
     assert_eq!(report.written(), 14);
     assert_eq!(
@@ -829,7 +810,7 @@ fn write_to_fallback_lets_read_from_run() {
 fn read_from_fallback_ends_in_the_loop() {
     let mut src = ScriptReader::new(b"loop bytes".to_vec(), None, vec![RStep::Short(3)]);
     let mut dst = FastDst::declining();
-    let report = Copier::new().copy(&mut dst, &mut src).unwrap();
+    let report = Copier::new().go_copy(&mut dst, &mut src).unwrap();
     assert_eq!(dst.out, b"loop bytes");
     assert_eq!(report.strategy(), Strategy::ReadFrom);
     assert_eq!(dst.read_from_calls, 1);
@@ -839,7 +820,7 @@ fn read_from_fallback_ends_in_the_loop() {
     // Both decline: WriteTo → ReadFrom (source still stripped) → loop, each once.
     let mut src = FastSrc::declining(b"both decline");
     let mut dst = FastDst::declining();
-    assert_eq!(io_copy(&mut dst, &mut src).unwrap(), 12);
+    assert_eq!(go::copy(&mut dst, &mut src).unwrap(), 12);
     assert_eq!(dst.out, b"both decline");
     assert_eq!((src.write_to_calls, dst.read_from_calls), (1, 1));
 }
@@ -871,7 +852,7 @@ fn all_wrapper_combinations(src_manners: Manners, dst_manners: Manners) {
                     5 => Box::new(NoWriteTo(NoWriteTo(NoReadFrom(NoReadFrom(&mut d))))),
                     _ => Box::new(NoReadFrom(NoWriteTo(NoReadFrom(NoWriteTo(NoReadFrom(&mut d)))))),
                 };
-                Copier::new().copy(&mut dst, &mut src)
+                Copier::new().go_copy(&mut dst, &mut src)
             };
             let what = format!("src #{si} ({src_manners:?}) → dst #{di} ({dst_manners:?})");
             let report = r.unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -915,7 +896,7 @@ fn no_wrapper_combination_recurses() {
     all_wrapper_combinations(Manners::Polite, Manners::Polite);
 }
 
-/// A malicious `WriteTo` that calls `io_copy(dst, self)` on itself (not stripped), and a
+/// A malicious `WriteTo` that calls `go::copy(dst, self)` on itself (not stripped), and a
 /// `ReadFrom` that does the same: the engine's depth guard ends the recursion in the loop,
 /// with the right bytes.
 #[test]
@@ -926,12 +907,12 @@ fn self_recursive_fast_paths_terminate() {
 
     let mut s = Duplex::new(b"recursion", Manners::SelfRecursive);
     let mut d = Vec::new();
-    assert_eq!(io_copy(&mut d, &mut s).unwrap(), 9);
+    assert_eq!(go::copy(&mut d, &mut s).unwrap(), 9);
     assert_eq!(d, b"recursion");
     assert!(s.write_to_calls > 1, "the malicious WriteTo did recurse");
     // The guard is per copy: a fresh fast path right after still runs.
     let mut src = FastSrc::new(b"fresh");
-    let report = Copier::new().copy(&mut Vec::new(), &mut src).unwrap();
+    let report = Copier::new().go_copy(&mut Vec::new(), &mut src).unwrap();
     assert_eq!(report.strategy(), Strategy::WriteTo);
     assert_eq!(src.write_to_calls, 1);
 }
@@ -950,22 +931,18 @@ fn panicking_fast_path_does_not_disable_later_fast_paths() {
             panic!("boom in write_to");
         }
     }
-    impl AsRawFdKind for Boom {
-        fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-            None
-        }
-    }
+    impl AsDescriptor for Boom {}
     impl CopySource for Boom {
         fn as_write_to(&mut self) -> Option<&mut dyn WriteTo> {
             Some(self)
         }
     }
     for _ in 0..20 {
-        let r = catch_unwind(AssertUnwindSafe(|| io_copy(&mut Vec::new(), &mut Boom)));
+        let r = catch_unwind(AssertUnwindSafe(|| go::copy(&mut Vec::new(), &mut Boom)));
         assert!(r.is_err());
     }
     let mut src = FastSrc::new(b"still fast");
-    let report = Copier::new().copy(&mut Vec::new(), &mut src).unwrap();
+    let report = Copier::new().go_copy(&mut Vec::new(), &mut src).unwrap();
     assert_eq!(report.strategy(), Strategy::WriteTo);
     assert_eq!(src.write_to_calls, 1);
 }
@@ -1143,7 +1120,7 @@ fn copy_accepts_unsized_types() {
         fdcopy::copy(r, w)
     }
     fn go_order(dst: &mut dyn CopySink, src: &mut dyn CopySource) -> Result<u64, CopyError> {
-        io_copy(dst, src)
+        go::copy(dst, src)
     }
     let mut v = Vec::new();
     assert_eq!(generic(&mut &b"abc"[..], &mut v).unwrap(), 3);
@@ -1168,7 +1145,7 @@ fn bufreader_over_exhausted_take_in_memory() {
     src.fill_buf().unwrap();
     src.consume(1); // holds "bcd", the Take is at 0
     let mut out = Vec::new();
-    let n = io_copy(&mut out, &mut src).unwrap();
+    let n = go::copy(&mut out, &mut src).unwrap();
     assert_eq!((n, out.as_slice()), (3, &b"bcd"[..]));
 }
 
@@ -1237,7 +1214,7 @@ impl Write for OsErrWriter {
 #[test]
 fn copy_error_converts_with_question_mark_and_keeps_the_os_error() {
     fn go(dst: &mut OsErrWriter) -> io::Result<u64> {
-        let n = io_copy(&mut Plain(dst), &mut &b"0123456789"[..])?;
+        let n = go::copy(&mut Plain(dst), &mut &b"0123456789"[..])?;
         Ok(n)
     }
     let mut dst = OsErrWriter {
@@ -1245,7 +1222,7 @@ fn copy_error_converts_with_question_mark_and_keeps_the_os_error() {
         errno: libc::ENOSPC,
         out: Vec::new(),
     };
-    let e = io_copy(&mut Plain(&mut dst), &mut &b"0123456789"[..]).unwrap_err();
+    let e = go::copy(&mut Plain(&mut dst), &mut &b"0123456789"[..]).unwrap_err();
     assert_eq!(e.written(), 3);
     assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
     assert_eq!(e.kind(), ErrorKind::StorageFull);
@@ -1272,7 +1249,7 @@ fn copy_error_converts_with_question_mark_and_keeps_the_os_error() {
 fn copy_error_from_a_real_pipe_keeps_epipe() {
     let (r, mut w) = io::pipe().unwrap();
     drop(r);
-    let e = io_copy(&mut w, &mut Plain(&b"no reader"[..])).unwrap_err();
+    let e = go::copy(&mut w, &mut Plain(&b"no reader"[..])).unwrap_err();
     assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
     assert_eq!(e.kind(), ErrorKind::BrokenPipe);
     assert_eq!(e.written(), 0);
@@ -1314,7 +1291,7 @@ fn progress_totals_equal_written() {
         result(
             Copier::new()
                 .progress(cb)
-                .copy(&mut ScriptWriter::default(), &mut &data[..]),
+                .go_copy(&mut ScriptWriter::default(), &mut &data[..]),
         )
     });
     assert_eq!(n, 5000);
@@ -1322,7 +1299,7 @@ fn progress_totals_equal_written() {
     // Engine buffer, short writes, and a failure at 3000.
     let (ev, n) = events_of(|cb| {
         let mut w = ScriptWriter::new(Some((3000, Fail::Err(ErrorKind::Other))), vec![WStep::Short(700)]);
-        result(Copier::new().progress(cb).copy(&mut w, &mut Plain(&data[..])))
+        result(Copier::new().progress(cb).go_copy(&mut w, &mut Plain(&data[..])))
     });
     assert_eq!(n, 3000);
     check(&ev, n);
@@ -1333,7 +1310,7 @@ fn progress_totals_equal_written() {
             Copier::new()
                 .progress(cb)
                 .buffer(&mut buf)
-                .copy(&mut ScriptWriter::default(), &mut Plain(&data[..])),
+                .go_copy(&mut ScriptWriter::default(), &mut Plain(&data[..])),
         )
     });
     assert_eq!(n, 5000);
@@ -1342,7 +1319,7 @@ fn progress_totals_equal_written() {
     // Vec destination, read error at 4000.
     let (ev, n) = events_of(|cb| {
         let mut src = ScriptReader::new(data.clone(), Some((4000, ErrorKind::TimedOut)), vec![RStep::Short(999)]);
-        result(Copier::new().progress(cb).copy(&mut Vec::new(), &mut src))
+        result(Copier::new().progress(cb).go_copy(&mut Vec::new(), &mut src))
     });
     assert_eq!(n, 4000);
     check(&ev, n);
@@ -1351,7 +1328,7 @@ fn progress_totals_equal_written() {
     let mut cb = |p: Progress| ev.push(p);
     let report = Copier::new()
         .progress(&mut cb)
-        .copy_std(&mut &data[..], &mut Vec::new())
+        .copy(&mut &data[..], &mut Vec::new())
         .unwrap();
     assert_eq!(report.written(), 5000);
     assert_eq!(report.strategy(), Strategy::Buffered);
@@ -1367,7 +1344,10 @@ fn progress_sees_fast_path_bytes() {
     let mut ev = Vec::new();
     let mut cb = |p: Progress| ev.push(p);
     let mut src = FastSrc::new(b"fast path bytes");
-    let report = Copier::new().progress(&mut cb).copy(&mut Vec::new(), &mut src).unwrap();
+    let report = Copier::new()
+        .progress(&mut cb)
+        .go_copy(&mut Vec::new(), &mut src)
+        .unwrap();
     assert_eq!(report.written(), 15);
     assert_eq!(report.strategy(), Strategy::WriteTo);
     assert_eq!(ev.iter().map(|p| p.chunk).sum::<u64>(), 15, "{ev:?}");
@@ -1379,7 +1359,7 @@ fn progress_sees_fast_path_bytes() {
 fn error_report_matches_the_count() {
     let mut dst = ScriptWriter::new(Some((7, Fail::Err(ErrorKind::BrokenPipe))), vec![]);
     let e = Copier::new()
-        .copy(&mut dst, &mut Plain(&b"0123456789"[..]))
+        .go_copy(&mut dst, &mut Plain(&b"0123456789"[..]))
         .unwrap_err();
     assert_eq!(e.written(), 7);
     assert_eq!(e.report().written(), 7);
@@ -1389,7 +1369,7 @@ fn error_report_matches_the_count() {
     // A fast path that fails: its count, attributed to it.
     let mut src = FastSrc::new(b"0123456789");
     let mut dst = Plain(ScriptWriter::new(Some((4, Fail::Err(ErrorKind::BrokenPipe))), vec![]));
-    let e = Copier::new().copy(&mut dst, &mut src).unwrap_err();
+    let e = Copier::new().go_copy(&mut dst, &mut src).unwrap_err();
     assert_eq!((e.written(), e.kind()), (4, ErrorKind::BrokenPipe));
     assert_eq!(e.report().bytes_by(Strategy::WriteTo), 4);
     assert_eq!(e.report().strategy(), Strategy::WriteTo);

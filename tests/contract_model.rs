@@ -14,7 +14,8 @@ mod model;
 
 use std::io::{self, BufRead, BufReader, BufWriter, ErrorKind, Read, Take};
 
-use fdcopy::{CopySink, CopySource, LimitedReader, Plain, Progress, DEFAULT_BUFFER};
+use fdcopy::go::LimitedReader;
+use fdcopy::{Copier, CopySink, CopySource, Plain, Progress};
 use model::*;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -64,7 +65,7 @@ impl Rel {
 }
 
 fn rel() -> impl Strategy<Value = Rel> {
-    let big = DEFAULT_BUFFER as u64;
+    let big = Copier::DEFAULT_BUFFER as u64;
     prop_oneof![
         3 => (0u64..48).prop_map(Rel::Abs),
         2 => (1u64..48).prop_map(Rel::Below),
@@ -430,10 +431,10 @@ struct Run {
 
 fn apply<W: CopySink>(op: Op, dst: &mut W, src: &mut dyn CopySource, events: &mut Vec<Progress>) -> Got {
     match op {
-        Op::IoCopy => Got::from_copy(fdcopy::io_copy(dst, src)),
+        Op::IoCopy => Got::from_copy(fdcopy::go::copy(dst, src)),
         Op::Copier => {
             let mut cb = |p: Progress| events.push(p);
-            let r = fdcopy::Copier::new().progress(&mut cb).copy(dst, src);
+            let r = fdcopy::Copier::new().progress(&mut cb).go_copy(dst, src);
             match r {
                 Ok(report) => {
                     assert_eq!(report.strategy(), fdcopy::Strategy::Buffered, "{report:?}");
@@ -446,10 +447,10 @@ fn apply<W: CopySink>(op: Op, dst: &mut W, src: &mut dyn CopySource, events: &mu
                 }
             }
         }
-        Op::CopyN(n) => Got::from_copy(fdcopy::copy_n(dst, src, n)),
+        Op::CopyN(n) => Got::from_copy(fdcopy::go::copy_n(dst, src, n)),
         Op::CopyBuffer(b) => {
             let mut buf = vec![0u8; b];
-            Got::from_copy(fdcopy::copy_buffer(dst, src, &mut buf))
+            Got::from_copy(fdcopy::go::copy_buffer(dst, src, &mut buf))
         }
         Op::DropIn => Got::from_io(fdcopy::copy(src, dst)),
         Op::StdCopy => Got::from_io(io::copy(src, dst)),
@@ -686,7 +687,7 @@ fn check(r: &Resolved, op: Op, run: &Run) {
 
     if let Op::CopyN(0) = op {
         assert_eq!(run.got, Got::Ok(0));
-        assert!(rd.log.is_empty(), "copy_n(0) read: {:?}", rd.log);
+        assert!(rd.log.is_empty(), "go::copy_n(0) read: {:?}", rd.log);
         match &run.sink {
             SinkObs::Writer(w) => assert!(w.log.is_empty()),
             SinkObs::BufW { inner, buffered } => {
@@ -773,7 +774,7 @@ fn check(r: &Resolved, op: Op, run: &Run) {
         let size = match op {
             Op::CopyBuffer(b) => b,
             // The drop-in sees an unknown reader: no limit, the default buffer.
-            Op::DropIn => DEFAULT_BUFFER,
+            Op::DropIn => Copier::DEFAULT_BUFFER,
             _ => default_buffer_for(&layers),
         };
         for call in &rd.log {
@@ -872,7 +873,7 @@ proptest! {
     #[test]
     fn limited_source_gets_a_buffer_of_its_limit(
         data in vec(any::<u8>(), 0..600),
-        n in prop_oneof![1u64..700, (DEFAULT_BUFFER as u64 - 2)..(DEFAULT_BUFFER as u64 + 2)],
+        n in prop_oneof![1u64..700, (Copier::DEFAULT_BUFFER as u64 - 2)..(Copier::DEFAULT_BUFFER as u64 + 2)],
         outer in prop_oneof![Just(None), (0u64..800).prop_map(Some)],
         take in any::<bool>(),
     ) {
@@ -880,10 +881,10 @@ proptest! {
         let mut w = ScriptWriter::default();
         let min = outer.map_or(n, |o| o.min(n));
         let got = match (take, outer) {
-            (false, None) => fdcopy::io_copy(&mut w, &mut fdcopy::limit_reader(&mut reader, n)),
-            (true, None) => fdcopy::io_copy(&mut w, &mut (&mut reader).take(n)),
-            (false, Some(o)) => fdcopy::io_copy(&mut w, &mut fdcopy::limit_reader((&mut reader).take(n), o)),
-            (true, Some(o)) => fdcopy::io_copy(&mut w, &mut fdcopy::limit_reader(&mut reader, n).take(o)),
+            (false, None) => fdcopy::go::copy(&mut w, &mut fdcopy::go::limit_reader(&mut reader, n)),
+            (true, None) => fdcopy::go::copy(&mut w, &mut (&mut reader).take(n)),
+            (false, Some(o)) => fdcopy::go::copy(&mut w, &mut fdcopy::go::limit_reader((&mut reader).take(n), o)),
+            (true, Some(o)) => fdcopy::go::copy(&mut w, &mut fdcopy::go::limit_reader(&mut reader, n).take(o)),
         }
         .unwrap();
         let want = (data.len() as u64).min(min);
@@ -892,7 +893,7 @@ proptest! {
         if min == 0 {
             prop_assert!(reader.log.is_empty());
         } else {
-            prop_assert_eq!(reader.log[0].req as u64, min.min(DEFAULT_BUFFER as u64));
+            prop_assert_eq!(reader.log[0].req as u64, min.min(Copier::DEFAULT_BUFFER as u64));
         }
     }
 }

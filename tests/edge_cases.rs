@@ -16,7 +16,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use fdcopy::{limit_reader, Copier, Progress, Report, Strategy, DEFAULT_BUFFER};
+use fdcopy::go::limit_reader;
+use fdcopy::{Copier, Progress, Report, Strategy};
 use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
 
 /// Waits (bounded) until `fd` has at least `n` bytes queued for reading (`FIONREAD`), so that a
@@ -95,11 +96,11 @@ fn empty_sources() {
     {
         let mut src = file_with(&[], 0);
         let mut dst = file_with(pre, 3);
-        let r = Copier::new().copy_std(&mut src, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut src, &mut dst).unwrap();
         assert_nothing_moved(&r, Strategy::Buffered, "empty file");
         assert_eq!(src.stream_position().unwrap(), 0);
         assert_eq!(contents(&mut dst), (pre.to_vec(), 3));
-        let r = Copier::new().copy(&mut dst, &mut src).unwrap();
+        let r = Copier::new().go_copy(&mut dst, &mut src).unwrap();
         assert_nothing_moved(&r, Strategy::Buffered, "empty file, Go path");
     }
     // An empty pipe (writer closed): splice sees end of file.
@@ -107,7 +108,7 @@ fn empty_sources() {
         let (mut rd, w) = io::pipe().unwrap();
         drop(w);
         let mut dst = file_with(pre, 3);
-        let r = Copier::new().copy_std(&mut rd, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut rd, &mut dst).unwrap();
         assert_nothing_moved(&r, Strategy::Splice, "empty pipe");
         assert_eq!(contents(&mut dst), (pre.to_vec(), 3));
     }
@@ -116,7 +117,7 @@ fn empty_sources() {
         let (c, mut s) = tcp_pair();
         c.shutdown(Shutdown::Write).unwrap();
         let mut dst = file_with(pre, 3);
-        let r = Copier::new().copy_std(&mut s, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut s, &mut dst).unwrap();
         assert_nothing_moved(&r, Strategy::SpliceViaPipe, "empty tcp");
         assert_eq!(contents(&mut dst), (pre.to_vec(), 3));
 
@@ -124,7 +125,7 @@ fn empty_sources() {
         a.shutdown(Shutdown::Write).unwrap();
         let (mut out, peer) = unix_pair();
         let h = drain(peer);
-        let r = Copier::new().copy(&mut out, &mut b).unwrap();
+        let r = Copier::new().go_copy(&mut out, &mut b).unwrap();
         assert_nothing_moved(&r, Strategy::SpliceViaPipe, "empty unix -> unix");
         drop(out);
         assert!(h.join().unwrap().is_empty());
@@ -141,21 +142,21 @@ fn source_offset_at_or_past_eof() {
         let ctx = format!("source at {pos} of {len}");
         let mut src = file_with(&data, pos);
         let mut dst = file_with(b"abc", 3);
-        let r = Copier::new().copy_std(&mut src, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut src, &mut dst).unwrap();
         assert_eq!(r.written(), 0, "{ctx}: {r:?}");
         assert_eq!(r.strategies().count(), 0, "{ctx}: {r:?}");
         assert_eq!(src.stream_position().unwrap(), pos, "{ctx}");
         assert_eq!(contents(&mut dst), (b"abc".to_vec(), 3), "{ctx}");
 
         let mut take = (&mut src).take(50_000);
-        let r = Copier::new().copy_std(&mut take, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut take, &mut dst).unwrap();
         assert_eq!(r.written(), 0, "{ctx}, Take: {r:?}");
         assert_eq!(take.limit(), 50_000, "{ctx}, Take");
         assert_eq!(src.stream_position().unwrap(), pos, "{ctx}");
 
         let (mut c, s) = tcp_pair();
         let h = drain(s);
-        let r = Copier::new().copy(&mut c, &mut src).unwrap();
+        let r = Copier::new().go_copy(&mut c, &mut src).unwrap();
         assert_eq!(r.written(), 0, "{ctx}, to tcp: {r:?}");
         drop(c);
         assert!(h.join().unwrap().is_empty(), "{ctx}");
@@ -174,13 +175,13 @@ fn source_offset_at_or_past_eof() {
 /// file smaller than the loop's buffer that duplicates the data once.
 #[test]
 fn file_copied_onto_itself() {
-    let len = 100 << 10; // above SMALL_COPY, below DEFAULT_BUFFER
+    let len = 100 << 10; // above SMALL_COPY, below Copier::DEFAULT_BUFFER
     let data = payload(len, 4);
     let twice = [data.clone(), data.clone()].concat();
 
     // Two `&File` to one descriptor, drop-in path.
     let f = file_with(&data, 0);
-    let r = Copier::new().copy_std(&mut &f, &mut &f).unwrap();
+    let r = Copier::new().copy(&mut &f, &mut &f).unwrap();
     assert_eq!(r.written(), len as u64);
     assert_eq!(r.strategy(), Strategy::Buffered, "{r:?}");
     assert_eq!(r.bytes_by(Strategy::Buffered), len as u64, "{r:?}");
@@ -190,18 +191,18 @@ fn file_copied_onto_itself() {
     // A dup (`try_clone`: same open file description, same offset), Go path.
     let mut f = file_with(&data, 0);
     let mut g = f.try_clone().unwrap();
-    let r = Copier::new().copy(&mut g, &mut f).unwrap();
+    let r = Copier::new().go_copy(&mut g, &mut f).unwrap();
     assert_eq!(r.written(), len as u64);
     assert_eq!(r.strategy(), Strategy::Buffered, "{r:?}");
     assert_eq!(contents(&mut f), (twice, 2 * len as u64));
 
-    // Larger than the loop's buffer B (DEFAULT_BUFFER): read [0,B) → write it at B; read the
+    // Larger than the loop's buffer B (Copier::DEFAULT_BUFFER): read [0,B) → write it at B; read the
     // original [2B,len) → write it at len; read at len + (len - 2B) → end of file.
-    let b = DEFAULT_BUFFER;
+    let b = Copier::DEFAULT_BUFFER;
     let len = 2 * b + 44 * 1024;
     let data = payload(len, 5);
     let f = file_with(&data, 0);
-    let r = Copier::new().copy_std(&mut &f, &mut &f).unwrap();
+    let r = Copier::new().copy(&mut &f, &mut &f).unwrap();
     let tail = &data[2 * b..];
     assert_eq!(r.written(), (b + tail.len()) as u64, "{r:?}");
     assert_eq!(r.strategy(), Strategy::Buffered, "{r:?}");
@@ -254,11 +255,11 @@ fn sparse_5gib_file() {
         let r = match limit {
             Some(n) => {
                 let mut take = (&mut src).take(n);
-                let r = Copier::new().copy_std(&mut take, &mut dst).unwrap();
+                let r = Copier::new().copy(&mut take, &mut dst).unwrap();
                 assert_eq!(take.limit(), 0, "at {at}");
                 r
             }
-            None => Copier::new().copy_std(&mut src, &mut dst).unwrap(),
+            None => Copier::new().copy(&mut src, &mut dst).unwrap(),
         };
         assert_eq!(r.written(), mib, "at {at}: {r:?}");
         assert_eq!(r.strategy(), Strategy::CopyFileRange, "at {at}: {r:?}");
@@ -301,7 +302,7 @@ fn sparse_5gib_file() {
 fn copy_path(path: &str) -> io::Result<(Vec<u8>, Report)> {
     let mut src = File::open(path)?;
     let mut dst = file_with(&[], 0);
-    let r = Copier::new().copy_std(&mut src, &mut dst).map_err(io::Error::from)?;
+    let r = Copier::new().copy(&mut src, &mut dst).map_err(io::Error::from)?;
     let (got, pos) = contents(&mut dst);
     assert_eq!(pos, got.len() as u64, "{path}: destination offset");
     assert_eq!(r.written(), got.len() as u64, "{path}: count");
@@ -379,7 +380,7 @@ fn append_destinations() {
     for (tag, mut dst) in dests("file") {
         let flags = fd_flags(&dst);
         let mut src = file_with(&data, 0);
-        let r = Copier::new().copy_std(&mut src, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut src, &mut dst).unwrap();
         assert_eq!(r.written(), data.len() as u64, "{tag}");
         assert_eq!(r.strategy(), Strategy::Buffered, "{tag}: {r:?}");
         assert_eq!(r.bytes_by(Strategy::Buffered), data.len() as u64, "{tag}: {r:?}");
@@ -394,7 +395,7 @@ fn append_destinations() {
     for (tag, mut dst) in dests("tcp") {
         let (c, mut s) = tcp_pair();
         let h = feed(c, data.clone());
-        let r = Copier::new().copy(&mut dst, &mut s).unwrap();
+        let r = Copier::new().go_copy(&mut dst, &mut s).unwrap();
         h.join().unwrap();
         assert_eq!(r.written(), data.len() as u64, "tcp, {tag}");
         assert_eq!(r.strategy(), Strategy::Buffered, "tcp, {tag}: {r:?}");
@@ -405,7 +406,7 @@ fn append_destinations() {
         let (mut rd, w) = io::pipe().unwrap();
         let h = feed(w, data.clone());
         let mut take = (&mut rd).take(700_000);
-        let r = Copier::new().copy_std(&mut take, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut take, &mut dst).unwrap();
         assert_eq!(r.written(), 700_000, "pipe, {tag}");
         assert_eq!(take.limit(), 0);
         assert_eq!(r.strategy(), Strategy::Buffered, "pipe, {tag}: {r:?}");
@@ -443,7 +444,7 @@ fn copies_append_mode_sink() {
     assert_eq!(std::fs::read(&sink_path).unwrap(), b"not empty");
 
     source.seek(SeekFrom::Start(0)).unwrap();
-    let r = Copier::new().copy_std(&mut source, &mut sink).unwrap();
+    let r = Copier::new().copy(&mut source, &mut sink).unwrap();
     assert_eq!(r.written(), 9);
     assert_eq!(r.strategy(), Strategy::Buffered, "{r:?}");
     assert_eq!(std::fs::read(&sink_path).unwrap(), b"not emptynot empty");
@@ -483,7 +484,7 @@ fn nonblocking_destination_with_a_slow_reader_does_not_spin() {
         let h = slow_drain(s);
         let mut chunks = 0u64;
         let mut count = |_: Progress| chunks += 1;
-        let r = Copier::new().progress(&mut count).copy_std(&mut src, &mut c).unwrap();
+        let r = Copier::new().progress(&mut count).copy(&mut src, &mut c).unwrap();
         assert_eq!(fd_flags(&c), flags);
         drop(c);
         assert!(h.join().unwrap() == data, "file -> tcp: content");
@@ -500,7 +501,7 @@ fn nonblocking_destination_with_a_slow_reader_does_not_spin() {
         let h = slow_drain(s2);
         let mut chunks = 0u64;
         let mut count = |_: Progress| chunks += 1;
-        let r = Copier::new().progress(&mut count).copy(&mut c2, &mut s1).unwrap();
+        let r = Copier::new().progress(&mut count).go_copy(&mut c2, &mut s1).unwrap();
         assert_eq!((fd_flags(&s1), fd_flags(&c2)), flags);
         drop(c2);
         hf.join().unwrap();
@@ -516,7 +517,7 @@ fn nonblocking_destination_with_a_slow_reader_does_not_spin() {
         let h = slow_drain(rd);
         let mut chunks = 0u64;
         let mut count = |_: Progress| chunks += 1;
-        let r = Copier::new().progress(&mut count).copy_std(&mut src, &mut w).unwrap();
+        let r = Copier::new().progress(&mut count).copy(&mut src, &mut w).unwrap();
         assert_eq!(fd_flags(&w), flags);
         drop(w);
         assert!(h.join().unwrap() == data, "file -> pipe: content");
@@ -538,13 +539,13 @@ fn nonblocking_empty_source_would_block_then_resumes() {
         s.set_nonblocking(true).unwrap();
         let flags = fd_flags(&s);
         let mut dst = file_with(&[], 0);
-        let e = Copier::new().copy_std(&mut &s, &mut dst).unwrap_err();
+        let e = Copier::new().copy(&mut &s, &mut dst).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e:?}");
         assert_eq!(e.written(), 0, "{e:?}");
         assert_eq!(contents(&mut dst), (vec![], 0));
 
         let mut lim = limit_reader(&s, data.len() as u64);
-        let e = Copier::new().copy(&mut dst, &mut lim).unwrap_err();
+        let e = Copier::new().go_copy(&mut dst, &mut lim).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e:?}");
         assert_eq!((e.written(), lim.remaining), (0, data.len() as u64));
 
@@ -554,7 +555,7 @@ fn nonblocking_empty_source_would_block_then_resumes() {
             (c, data)
         });
         wait_queued(&s, data_len);
-        let r = Copier::new().copy(&mut dst, &mut lim).unwrap();
+        let r = Copier::new().go_copy(&mut dst, &mut lim).unwrap();
         let (c, data) = h.join().unwrap();
         assert_eq!(r.written(), data.len() as u64);
         assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
@@ -572,13 +573,13 @@ fn nonblocking_empty_source_would_block_then_resumes() {
         let flags = fd_flags(&rd);
         let mut dst = file_with(&[], 0);
         let mut take = (&mut rd).take(data.len() as u64);
-        let e = Copier::new().copy_std(&mut take, &mut dst).unwrap_err();
+        let e = Copier::new().copy(&mut take, &mut dst).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e:?}");
         assert_eq!(e.written(), 0);
         assert_eq!(take.limit(), data.len() as u64);
 
         w.write_all(&data).unwrap();
-        let r = Copier::new().copy_std(&mut take, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut take, &mut dst).unwrap();
         assert_eq!(r.written(), data.len() as u64);
         assert_eq!(r.strategy(), Strategy::Splice, "{r:?}");
         assert_eq!(take.limit(), 0);
@@ -602,7 +603,7 @@ fn nonblocking_source_with_some_data_then_none() {
         wait_queued(&s, first as u64);
         let mut dst = file_with(&[], 0);
         let mut take = (&s).take(data.len() as u64);
-        let e = Copier::new().copy_std(&mut take, &mut dst).unwrap_err();
+        let e = Copier::new().copy(&mut take, &mut dst).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e:?}");
         assert_eq!(e.written(), first as u64, "{e:?}");
         assert_eq!(e.report().bytes_by(Strategy::SpliceViaPipe), first as u64, "{e:?}");
@@ -618,7 +619,7 @@ fn nonblocking_source_with_some_data_then_none() {
         let mut total = first as u64;
         for attempt in 0.. {
             assert!(attempt < 10_000, "the rest never arrived");
-            match Copier::new().copy_std(&mut take, &mut dst) {
+            match Copier::new().copy(&mut take, &mut dst) {
                 Ok(r) => {
                     total += r.written();
                     break;
@@ -643,13 +644,13 @@ fn nonblocking_source_with_some_data_then_none() {
         set_nonblocking(&rd);
         w.write_all(&data).unwrap();
         let mut dst = file_with(&[], 0);
-        let e = Copier::new().copy_std(&mut rd, &mut dst).unwrap_err();
+        let e = Copier::new().copy(&mut rd, &mut dst).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e:?}");
         assert_eq!(e.written(), data.len() as u64, "{e:?}");
         assert_eq!(e.report().bytes_by(Strategy::Splice), data.len() as u64, "{e:?}");
         assert_eq!(contents(&mut dst), (data.clone(), data.len() as u64));
         drop(w);
-        let r = Copier::new().copy_std(&mut rd, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut rd, &mut dst).unwrap();
         assert_eq!(r.written(), 0);
         assert_eq!(contents(&mut dst), (data.clone(), data.len() as u64));
     }
@@ -669,7 +670,7 @@ fn caller_fd_flags_unchanged() {
     set_nonblocking(&w2);
     let before = (fd_flags(&r1), fd_flags(&w2));
     let h = slow_drain(r2);
-    let r = Copier::new().copy_std(&mut r1, &mut w2).unwrap();
+    let r = Copier::new().copy(&mut r1, &mut w2).unwrap();
     assert_eq!((fd_flags(&r1), fd_flags(&w2)), before);
     assert!(before.0.contains(OFlags::NONBLOCK) && before.1.contains(OFlags::NONBLOCK));
     assert_eq!(r.written(), data.len() as u64);
@@ -683,7 +684,7 @@ fn caller_fd_flags_unchanged() {
     a.set_nonblocking(true).unwrap();
     let before = (fd_flags(&f), fd_flags(&a));
     let h = slow_drain(b);
-    let r = Copier::new().copy(&mut a, &mut f).unwrap();
+    let r = Copier::new().go_copy(&mut a, &mut f).unwrap();
     assert_eq!((fd_flags(&f), fd_flags(&a)), before);
     assert_eq!(r.strategy(), Strategy::Sendfile, "{r:?}");
     drop(a);
@@ -701,7 +702,7 @@ fn caller_fd_flags_unchanged() {
     let (mut c2, s2) = tcp_pair();
     let before = (fd_flags(&s), fd_flags(&c2));
     let h = drain(s2);
-    let r = Copier::new().copy_std(&mut &s, &mut c2).unwrap();
+    let r = Copier::new().copy(&mut &s, &mut c2).unwrap();
     assert_eq!((fd_flags(&s), fd_flags(&c2)), before);
     assert_eq!(r.written(), data.len() as u64);
     assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
@@ -733,7 +734,7 @@ fn bufreader_holding_bytes_goes_first() {
         let held = br.fill_buf().unwrap().len() as u64;
         assert!(held > 0);
         let mut dst = file_with(&[], 0);
-        let r = Copier::new().copy_std(&mut br, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut br, &mut dst).unwrap();
         h.join().unwrap();
         let total = (data.len() - skip) as u64;
         assert_eq!(r.written(), total, "{ctx}: {r:?}");
@@ -758,9 +759,9 @@ fn bufreader_holding_bytes_goes_first() {
         assert_eq!(held, (8192 - skip) as u64);
         let mut dst = file_with(b"0123", 4);
         let r = if go {
-            Copier::new().copy(&mut dst, &mut br).unwrap()
+            Copier::new().go_copy(&mut dst, &mut br).unwrap()
         } else {
-            Copier::new().copy_std(&mut br, &mut dst).unwrap()
+            Copier::new().copy(&mut br, &mut dst).unwrap()
         };
         let total = (data.len() - skip) as u64;
         assert_eq!(r.written(), total, "{ctx}: {r:?}");
@@ -780,7 +781,7 @@ fn bufreader_holding_bytes_goes_first() {
         br.fill_buf().unwrap();
         let mut dst = file_with(&[], 0);
         let mut take = (&mut br).take(50);
-        let r = Copier::new().copy_std(&mut take, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut take, &mut dst).unwrap();
         assert_eq!(r.written(), 50);
         assert_eq!(take.limit(), 0);
         assert_eq!(br.buffer().len(), 8192 - 50);
@@ -789,7 +790,7 @@ fn bufreader_holding_bytes_goes_first() {
 
         let n = 600_000u64;
         let mut take = (&mut br).take(n);
-        let r = Copier::new().copy_std(&mut take, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut take, &mut dst).unwrap();
         assert_eq!(r.written(), n, "{r:?}");
         assert_eq!(take.limit(), 0);
         assert_eq!(r.bytes_by(Strategy::Buffered), 8192 - 50, "{r:?}");
@@ -812,7 +813,7 @@ fn bufwriter_holding_bytes_is_flushed_first() {
     let mut bw = BufWriter::new(file_with(&[], 0));
     bw.write_all(header).unwrap();
     assert_eq!(bw.buffer(), header);
-    let r = Copier::new().copy_std(&mut src, &mut bw).unwrap();
+    let r = Copier::new().copy(&mut src, &mut bw).unwrap();
     assert_eq!(r.written(), data.len() as u64);
     assert_eq!(r.strategy(), Strategy::CopyFileRange, "{r:?}");
     assert_eq!(r.bytes_by(Strategy::CopyFileRange), data.len() as u64, "{r:?}");
@@ -829,7 +830,7 @@ fn bufwriter_holding_bytes_is_flushed_first() {
     let hd = drain(s);
     let mut bw = BufWriter::new(c);
     bw.write_all(header).unwrap();
-    let r = Copier::new().copy(&mut bw, &mut b).unwrap();
+    let r = Copier::new().go_copy(&mut bw, &mut b).unwrap();
     hf.join().unwrap();
     assert_eq!(r.written(), data.len() as u64);
     assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
@@ -909,7 +910,7 @@ fn small_limited_copy_from_bufreader_does_not_read_ahead() {
     let data = payload(100_000, 16);
     let mut br = BufReader::new(file_with(&data, 0));
     let mut dst = file_with(&[], 0);
-    let r = Copier::new().copy_std(&mut (&mut br).take(100), &mut dst).unwrap();
+    let r = Copier::new().copy(&mut (&mut br).take(100), &mut dst).unwrap();
     assert_eq!(r.written(), 100);
     assert!(contents(&mut dst).0 == data[..100]);
     assert_eq!(br.buffer().len(), 0, "the BufReader read ahead");
@@ -937,7 +938,7 @@ fn copy_specialization_at_kernel_size() {
     let mut sink = BufWriter::with_capacity(5, file_with(b"000000", 6));
     sink.write_all(b"wxyz").unwrap();
 
-    let r = Copier::new().copy_std(&mut source, &mut sink).unwrap();
+    let r = Copier::new().copy(&mut source, &mut sink).unwrap();
     assert_eq!(r.written(), outer, "{r:?}");
     assert_eq!(r.bytes_by(Strategy::Buffered), 5, "{r:?}");
     assert_eq!(r.bytes_by(Strategy::CopyFileRange), outer - 5, "{r:?}");
@@ -998,13 +999,13 @@ where
     let (f1, b1) = (proxy_front.clone_it(), proxy_back.clone_it());
     let up = tx.clone();
     thread::spawn(move || {
-        let r = Copier::new().copy_std(&mut &f1, &mut &b1);
+        let r = Copier::new().copy(&mut &f1, &mut &b1);
         b1.close_write();
         up.send(("up", r.map_err(|e| e.to_string()))).unwrap();
     });
     let (f2, b2) = (proxy_front, proxy_back);
     thread::spawn(move || {
-        let r = Copier::new().copy_std(&mut &b2, &mut &f2);
+        let r = Copier::new().copy(&mut &b2, &mut &f2);
         f2.close_write();
         tx.send(("down", r.map_err(|e| e.to_string()))).unwrap();
     });
@@ -1049,7 +1050,7 @@ fn source_closed_before_the_copy() {
     drop(c);
     let (mut out, peer) = tcp_pair();
     let h = drain(peer);
-    let r = Copier::new().copy_std(&mut s, &mut out).unwrap();
+    let r = Copier::new().copy(&mut s, &mut out).unwrap();
     assert_eq!(r.written(), 0, "{r:?}");
     assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
     out.write_all(b"still usable").unwrap();
@@ -1060,11 +1061,11 @@ fn source_closed_before_the_copy() {
     let (a, mut b) = unix_pair();
     drop(a);
     let mut f = file_with(b"abc", 3);
-    let r = Copier::new().copy(&mut f, &mut b).unwrap();
+    let r = Copier::new().go_copy(&mut f, &mut b).unwrap();
     assert_eq!(r.written(), 0, "{r:?}");
     let (mut rd, w) = io::pipe().unwrap();
     drop(w);
-    let r = Copier::new().copy_std(&mut rd, &mut f).unwrap();
+    let r = Copier::new().copy(&mut rd, &mut f).unwrap();
     assert_eq!(r.written(), 0, "{r:?}");
     f.write_all(b"def").unwrap();
     assert_eq!(contents(&mut f), (b"abcdef".to_vec(), 6));
@@ -1073,7 +1074,7 @@ fn source_closed_before_the_copy() {
     let (c, s) = tcp_pair();
     drop(c);
     let mut take = (&s).take(1 << 20);
-    let r = Copier::new().copy_std(&mut take, &mut f).unwrap();
+    let r = Copier::new().copy(&mut take, &mut f).unwrap();
     assert_eq!(r.written(), 0);
     assert_eq!(take.limit(), 1 << 20);
 }

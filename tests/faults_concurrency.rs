@@ -11,7 +11,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use common::payload;
-use fdcopy::{plan, Copier, Strategy};
+use fdcopy::table::plan;
+use fdcopy::{Copier, Strategy};
 use support::*;
 
 /// A hang detector, not a speed limit: the copies take a few seconds at most.
@@ -72,9 +73,9 @@ fn pipe_pool_stays_bounded_under_64_threads() {
                     let mut src = source(End::Tcp, &data);
                     let mut dst = sink(End::File);
                     let mut on_progress = |_p: fdcopy::Progress| {
-                        let idle = fdcopy::pipe_pool_idle();
+                        let idle = fdcopy::__test::pipe_pool_idle();
                         seen.fetch_max(idle, Ordering::Relaxed);
-                        assert!(idle <= fdcopy::PIPE_POOL_MAX_IDLE, "{idle} idle pipes");
+                        assert!(idle <= fdcopy::__test::PIPE_POOL_MAX_IDLE, "{idle} idle pipes");
                     };
                     barrier.wait();
                     let r = run_copy(
@@ -87,7 +88,7 @@ fn pipe_pool_stays_bounded_under_64_threads() {
                     let r = r.unwrap();
                     assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
                     same_bytes(&got, &data, &format!("thread {i}"));
-                    seen.fetch_max(fdcopy::pipe_pool_idle(), Ordering::Relaxed);
+                    seen.fetch_max(fdcopy::__test::pipe_pool_idle(), Ordering::Relaxed);
                 })
             })
             .collect();
@@ -95,12 +96,15 @@ fn pipe_pool_stays_bounded_under_64_threads() {
             h.join().unwrap();
         }
     });
-    let idle = fdcopy::pipe_pool_idle();
-    assert!(idle <= fdcopy::PIPE_POOL_MAX_IDLE, "{idle} idle pipes after the copies");
+    let idle = fdcopy::__test::pipe_pool_idle();
+    assert!(
+        idle <= fdcopy::__test::PIPE_POOL_MAX_IDLE,
+        "{idle} idle pipes after the copies"
+    );
     let max = max_seen.load(Ordering::Relaxed);
-    assert!(max <= fdcopy::PIPE_POOL_MAX_IDLE);
+    assert!(max <= fdcopy::__test::PIPE_POOL_MAX_IDLE);
     eprintln!(
         "INFO pool after {THREADS} concurrent tcp -> file copies: {idle} idle, at most {max} seen (bound {})",
-        fdcopy::PIPE_POOL_MAX_IDLE
+        fdcopy::__test::PIPE_POOL_MAX_IDLE
     );
 }

@@ -60,7 +60,7 @@ fn copy_between(from: &Path, to: &Path, data: &[u8], want: Strategy, what: &str)
     let mut src = file_at(from, data);
     let mut dst = new_file(to);
     let r = Copier::new()
-        .copy_std(&mut src, &mut dst)
+        .copy(&mut src, &mut dst)
         .unwrap_or_else(|e| panic!("{what}: {e:?}"));
     assert_eq!(r.written(), data.len() as u64, "{what}");
     assert_eq!(r.strategy(), want, "{what}: {r:?}");
@@ -217,7 +217,7 @@ fn btrfs_reflink_succeeds_where_the_loop_cannot() {
         skip!("{avail} bytes free: not a space-starved filesystem");
     }
     let mut dst = new_file(&m.join("reflink"));
-    let r = Copier::new().copy_std(&mut src, &mut dst).unwrap();
+    let r = Copier::new().copy(&mut src, &mut dst).unwrap();
     assert_eq!(r.strategy(), Strategy::CopyFileRange, "{r:?}");
     assert_eq!(r.written(), data.len() as u64);
     same_bytes(&std::fs::read(m.join("reflink")).unwrap(), &data, "btrfs reflink");
@@ -229,7 +229,7 @@ fn btrfs_reflink_succeeds_where_the_loop_cannot() {
     let e = Copier::new()
         .deny(Strategy::CopyFileRange)
         .deny(Strategy::Sendfile)
-        .copy_std(&mut src, &mut dst2)
+        .copy(&mut src, &mut dst2)
         .unwrap_err();
     assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e:?}");
     assert!(e.written() < data.len() as u64);
@@ -275,7 +275,7 @@ fn overlayfs() {
     // A file of the lower layer, read through the overlay into a new file of the upper layer.
     let mut low = File::open(m.join("from-lower")).unwrap();
     let mut dst = new_file(&m.join("copy-of-lower"));
-    let r = Copier::new().copy_std(&mut low, &mut dst).unwrap();
+    let r = Copier::new().copy(&mut low, &mut dst).unwrap();
     assert_eq!(r.strategy(), Strategy::CopyFileRange, "{r:?}");
     same_bytes(
         &std::fs::read(m.join("copy-of-lower")).unwrap(),

@@ -100,15 +100,15 @@ fn src_file() -> File {
 fn closed_descriptor_source_and_destination() {
     bounded("closed", DEADLINE, || {
         let mut dst = tempfile::tempfile().unwrap();
-        let res = Copier::new().copy(&mut Fd(&mut dst), &mut Fd(Raw(Closed::new())));
+        let res = Copier::new().go_copy(&mut Fd(&mut dst), &mut Fd(Raw(Closed::new())));
         refused(res, &[libc::EBADF], "closed source");
         assert!(file_bytes(&dst).is_empty());
 
         let mut src = src_file();
-        let res = Copier::new().copy(&mut Fd(Raw(Closed::new())), &mut Fd(&mut src));
+        let res = Copier::new().go_copy(&mut Fd(Raw(Closed::new())), &mut Fd(&mut src));
         refused(res, &[libc::EBADF], "closed destination");
         // Go order and the drop-in: the same error.
-        let e = fdcopy::io_copy(&mut Fd(Raw(Closed::new())), &mut Fd(&mut src)).unwrap_err();
+        let e = fdcopy::go::copy(&mut Fd(Raw(Closed::new())), &mut Fd(&mut src)).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EBADF));
         let e = fdcopy::copy(&mut Raw(Closed::new()), &mut tempfile::tempfile().unwrap()).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EBADF));
@@ -123,13 +123,13 @@ fn read_only_destination() {
         let mut ro = File::open(tmp.path()).unwrap();
         let mut src = src_file();
         // copy_file_range and sendfile decline (EBADF at the first call), the loop's write fails.
-        let res = Copier::new().copy_std(&mut src, &mut ro);
+        let res = Copier::new().copy(&mut src, &mut ro);
         refused(res, &[libc::EBADF], "read-only destination");
         assert_eq!(std::fs::read(tmp.path()).unwrap(), b"original");
         // The loop read one buffer before its first write failed: the source moved by at most
         // that much (as with std::io::copy), while the count, rightly, is 0.
         let pos = offset(src.as_fd());
-        assert!(pos <= fdcopy::DEFAULT_BUFFER as u64, "source offset {pos}");
+        assert!(pos <= fdcopy::Copier::DEFAULT_BUFFER as u64, "source offset {pos}");
         eprintln!("INFO read-only destination: source offset {pos} after the failed copy");
     });
 }
@@ -141,7 +141,7 @@ fn write_only_source() {
         std::fs::write(tmp.path(), payload(1 << 20, 62)).unwrap();
         let mut wo = File::options().write(true).open(tmp.path()).unwrap();
         let mut dst = tempfile::tempfile().unwrap();
-        let res = Copier::new().copy_std(&mut wo, &mut dst);
+        let res = Copier::new().copy(&mut wo, &mut dst);
         refused(res, &[libc::EBADF], "write-only source");
         assert!(file_bytes(&dst).is_empty());
         assert_eq!(offset(wo.as_fd()), 0);
@@ -155,7 +155,7 @@ fn directory_source_and_destination() {
         let mut d = File::open(dir.path()).unwrap();
         let mut dst = tempfile::tempfile().unwrap();
         let e = refused(
-            Copier::new().copy_std(&mut d, &mut dst),
+            Copier::new().copy(&mut d, &mut dst),
             &[libc::EISDIR],
             "directory source",
         );
@@ -165,7 +165,7 @@ fn directory_source_and_destination() {
         let mut src = src_file();
         let mut d = File::open(dir.path()).unwrap();
         refused(
-            Copier::new().copy_std(&mut src, &mut d),
+            Copier::new().copy(&mut src, &mut d),
             &[libc::EBADF, libc::EISDIR],
             "directory destination",
         );
@@ -177,11 +177,11 @@ fn listening_socket_source_and_destination() {
     bounded("listen", DEADLINE, || {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut dst = tempfile::tempfile().unwrap();
-        let res = Copier::new().copy(&mut Fd(&mut dst), &mut Fd(Raw(l.as_fd())));
+        let res = Copier::new().go_copy(&mut Fd(&mut dst), &mut Fd(Raw(l.as_fd())));
         refused(res, &[libc::ENOTCONN, libc::EINVAL], "listening socket source");
         assert!(file_bytes(&dst).is_empty());
         let mut src = src_file();
-        let res = Copier::new().copy(&mut Fd(Raw(l.as_fd())), &mut Fd(&mut src));
+        let res = Copier::new().go_copy(&mut Fd(Raw(l.as_fd())), &mut Fd(&mut src));
         refused(res, &[libc::EPIPE, libc::ENOTCONN], "listening socket destination");
         // The listener still works.
         let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -198,11 +198,11 @@ fn unconnected() -> OwnedFd {
 fn unconnected_socket_source_and_destination() {
     bounded("unconnected", DEADLINE, || {
         let mut dst = tempfile::tempfile().unwrap();
-        let res = Copier::new().copy(&mut Fd(&mut dst), &mut Fd(Raw(unconnected())));
+        let res = Copier::new().go_copy(&mut Fd(&mut dst), &mut Fd(Raw(unconnected())));
         refused(res, &[libc::ENOTCONN, libc::EINVAL], "unconnected socket source");
         assert!(file_bytes(&dst).is_empty());
         let mut src = src_file();
-        let res = Copier::new().copy(&mut Fd(Raw(unconnected())), &mut Fd(&mut src));
+        let res = Copier::new().go_copy(&mut Fd(Raw(unconnected())), &mut Fd(&mut src));
         refused(res, &[libc::EPIPE, libc::ENOTCONN], "unconnected socket destination");
     });
 }
@@ -215,31 +215,31 @@ fn o_path_descriptor() {
         std::fs::write(tmp.path(), payload(1 << 20, 63)).unwrap();
         let path_fd = || rustix::fs::open(tmp.path(), OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).unwrap();
         let mut dst = tempfile::tempfile().unwrap();
-        let res = Copier::new().copy(&mut Fd(&mut dst), &mut Fd(Raw(path_fd())));
+        let res = Copier::new().go_copy(&mut Fd(&mut dst), &mut Fd(Raw(path_fd())));
         refused(res, &[libc::EBADF], "O_PATH source");
         assert!(file_bytes(&dst).is_empty());
         let mut src = src_file();
-        let res = Copier::new().copy(&mut Fd(Raw(path_fd())), &mut Fd(&mut src));
+        let res = Copier::new().go_copy(&mut Fd(Raw(path_fd())), &mut Fd(&mut src));
         refused(res, &[libc::EBADF], "O_PATH destination");
         assert_eq!(std::fs::read(tmp.path()).unwrap(), payload(1 << 20, 63));
     });
 }
 
-/// The read end of a pipe copied into the write end of the same pipe, with bytes inside. A
-/// copy can never see end of file (the caller holds the write end), and every byte it reads
-/// goes straight back in: without a check, any loop spins forever. The right answer is a
-/// prompt `InvalidInput` error, nothing written, the bytes still in the pipe; through std's
-/// types, through `Fd` wrappers (kinds found by `fstat`), and under a large limit.
+/// The read end of a pipe copied into the write end of the same pipe, with bytes inside. An
+/// unbounded copy can never see end of file (the caller holds the write end), and every byte
+/// it reads goes straight back in: without a check, any loop spins forever. The right answer
+/// is a prompt `InvalidInput` error, nothing written, the bytes still in the pipe; through
+/// std's types and through `Fd` wrappers (kinds found by `fstat`). A limit makes the copy
+/// finite, and it then runs as std's does: the bytes go round the pipe until the limit.
 #[test]
 fn same_pipe_both_ends() {
-    for shape in ["std types", "Fd wrappers", "limit 1 MiB"] {
+    for shape in ["std types", "Fd wrappers"] {
         let (left, res) = bounded(&format!("same pipe, {shape}"), Duration::from_secs(5), move || {
             let (mut r, mut w) = io::pipe().unwrap();
             w.write_all(b"hello").unwrap();
             let res = match shape {
-                "std types" => Copier::new().copy_std(&mut r, &mut w),
-                "Fd wrappers" => Copier::new().copy(&mut Fd(&mut w), &mut Fd(&mut r)),
-                _ => Copier::new().copy_std(&mut (&mut r).take(1 << 20), &mut w),
+                "std types" => Copier::new().copy(&mut r, &mut w),
+                _ => Copier::new().go_copy(&mut Fd(&mut w), &mut Fd(&mut r)),
             };
             drop(w);
             let mut left = Vec::new();
@@ -255,18 +255,29 @@ fn same_pipe_both_ends() {
         assert_eq!(left, b"hello", "{shape}: the pipe's bytes stay");
         eprintln!("INFO same pipe ({shape}): {e}");
     }
-    // Under a small limit the pair is not examined: the loop moves the limit's bytes around the
-    // pipe and stops there.
-    let (left, n) = bounded("same pipe, limit 10", Duration::from_secs(5), || {
-        let (mut r, mut w) = io::pipe().unwrap();
-        w.write_all(b"hello").unwrap();
-        let n = fdcopy::copy(&mut (&mut r).take(10), &mut w).unwrap();
-        drop(w);
-        let mut left = Vec::new();
-        r.read_to_end(&mut left).unwrap();
-        (left, n)
-    });
-    assert_eq!((n, left.as_slice()), (10, &b"hello"[..]));
+    // Under a limit (small: the pair is not even examined; large: it is, and found finite) the
+    // loop moves the limit's bytes around the pipe and stops there, the pipe's five bytes
+    // rotated by as many as went round.
+    for limit in [10u64, 12, (1 << 20) + 3] {
+        let (left, r) = bounded(
+            &format!("same pipe, limit {limit}"),
+            Duration::from_secs(20),
+            move || {
+                let (mut r, mut w) = io::pipe().unwrap();
+                w.write_all(b"hello").unwrap();
+                let res = Copier::new().copy(&mut (&mut r).take(limit), &mut w);
+                drop(w);
+                let mut left = Vec::new();
+                r.read_to_end(&mut left).unwrap();
+                (left, res)
+            },
+        );
+        let r = r.unwrap_or_else(|e| panic!("same pipe, limit {limit}: {e:?}"));
+        let mut want = b"hello".to_vec();
+        want.rotate_left((limit % 5) as usize);
+        assert_eq!((r.written(), left), (limit, want), "limit {limit}");
+        assert_eq!(r.strategy(), fdcopy::Strategy::Buffered, "limit {limit}");
+    }
 }
 
 /// Descriptor flags of the caller's ends are never changed, also by failing copies.
@@ -277,19 +288,20 @@ fn failing_copies_leave_flags_alone() {
         let mut ro = File::open(tmp.path()).unwrap();
         let mut src = src_file();
         let (fs, fd) = (common::fd_flags(&src), common::fd_flags(&ro));
-        let _ = Copier::new().copy_std(&mut src, &mut ro).unwrap_err();
+        let _ = Copier::new().copy(&mut src, &mut ro).unwrap_err();
         assert_eq!(common::fd_flags(&src), fs);
         assert_eq!(common::fd_flags(&ro), fd);
         assert!(ro.as_raw_fd() >= 0);
     });
 }
 
-/// A file copied onto its own growing end: the destination opened with O_APPEND on the same
-/// file, or a second descriptor writing ahead of the reader. The reader would never catch up
-/// with the writer (Go's io.Copy and std::io::copy fill the disk; GNU cat refuses: "input file
-/// is output file"): fdcopy refuses with InvalidInput, nothing written, the file unchanged,
-/// small files (no kernel path) included. One descriptor copied onto itself (writing behind its
-/// reads) stays legal: that copy ends, see edge_cases.
+/// A file copied onto its own growing end without a limit: the destination opened with O_APPEND
+/// on the same file, or a second descriptor writing ahead of the reader. The reader would never
+/// catch up with the writer (Go's io.Copy and std::io::copy fill the disk; GNU cat refuses:
+/// "input file is output file"): fdcopy refuses with InvalidInput, nothing written, the file
+/// unchanged, small files (no kernel path) included. One descriptor copied onto itself (writing
+/// behind its reads) stays legal: that copy ends, see edge_cases; so does any bounded copy, see
+/// `same_file_onto_its_own_end_under_a_limit`.
 #[test]
 fn same_file_onto_its_own_end_is_refused() {
     let m = match private_tmpfs("1m") {
@@ -310,11 +322,58 @@ fn same_file_onto_its_own_end_is_refused() {
         };
         let res = bounded("self-append", DEADLINE, move || {
             let (mut src, mut dst) = (src, dst);
-            Copier::new().copy_std(&mut src, &mut dst)
+            Copier::new().copy(&mut src, &mut dst)
         });
         let e = res.expect_err("a file copied onto its own end");
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{len} {append}: {e:?}");
         assert_eq!(e.written(), 0);
         assert_eq!(std::fs::read(&path).unwrap(), data, "{len} {append}: file unchanged");
+    }
+}
+
+/// A file copied onto its own end under a limit is finite, and copies exactly as std does: two
+/// handles on one file, the reader at 0 and the writer at the end (or appending), `len` bytes
+/// through `Take`, `copy_n` and a `LimitedReader`: the content doubled, both offsets right.
+#[test]
+fn same_file_onto_its_own_end_under_a_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    for len in [10usize, 100_000, 1 << 20] {
+        for append in [false, true] {
+            for how in ["take", "copy_n", "limit_reader"] {
+                let what = format!("{how}, {len} bytes, append {append}");
+                let path = dir.path().join(format!("self-{len}-{append}-{how}"));
+                let data = payload(len, 77);
+                std::fs::write(&path, &data).unwrap();
+                let mut src = File::open(&path).unwrap();
+                let mut dst = if append {
+                    File::options().append(true).open(&path).unwrap()
+                } else {
+                    let mut f = File::options().write(true).open(&path).unwrap();
+                    f.seek(SeekFrom::End(0)).unwrap();
+                    f
+                };
+                let n = len as u64;
+                let written = bounded(&what, DEADLINE, move || {
+                    let r = match how {
+                        "take" => fdcopy::copy(&mut (&mut src).take(n), &mut dst),
+                        "copy_n" => fdcopy::go::copy_n(&mut dst, &mut src, n).map_err(Into::into),
+                        _ => {
+                            let mut l = fdcopy::go::limit_reader(&mut src, n);
+                            let r = fdcopy::go::copy(&mut dst, &mut l).map_err(Into::into);
+                            assert_eq!(l.remaining, 0);
+                            r
+                        }
+                    };
+                    let offsets = (src.stream_position().unwrap(), dst.stream_position().unwrap());
+                    (r.map_err(|e: io::Error| e.to_string()), offsets)
+                });
+                let (r, (src_pos, dst_pos)) = written;
+                assert_eq!(r, Ok(n), "{what}");
+                assert_eq!((src_pos, dst_pos), (n, 2 * n), "{what}: offsets");
+                let mut want = data.clone();
+                want.extend_from_slice(&data);
+                assert!(std::fs::read(&path).unwrap() == want, "{what}: the content doubled");
+            }
+        }
     }
 }

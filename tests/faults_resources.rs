@@ -83,7 +83,7 @@ fn enospc_file_to_file_copy_file_range() {
     src.write_all(&data).unwrap();
     src.rewind().unwrap();
     let mut dst = new_file_in(&m.path, "dst");
-    let res = Copier::new().copy_std(&mut src, &mut dst);
+    let res = Copier::new().copy(&mut src, &mut dst);
     let pos = offset(src.as_fd());
     check_short(
         res,
@@ -107,7 +107,7 @@ fn enospc_file_to_file_sendfile() {
     let data = payload(2 << 20, 22);
     let mut src = common::file_with(&data, 0);
     let mut dst = new_file_in(&m.path, "dst");
-    let res = Copier::new().copy_std(&mut src, &mut dst);
+    let res = Copier::new().copy(&mut src, &mut dst);
     let pos = offset(src.as_fd());
     check_short(
         res,
@@ -130,7 +130,7 @@ fn enospc_pipe_to_file_splice() {
     let (mut r, w) = io::pipe().unwrap();
     let feeder = feed_lenient(w, data.clone());
     let mut dst = new_file_in(&m.path, "dst");
-    let res = Copier::new().copy_std(&mut r, &mut dst);
+    let res = Copier::new().copy(&mut r, &mut dst);
     let n = check_short(
         res,
         libc::ENOSPC,
@@ -163,7 +163,7 @@ fn tcp_into_full_tmpfs(dir: &std::path::Path, name: &str, seed: u64) {
     let (c, mut s) = tcp_pair();
     let feeder = feed_lenient(c, data.clone());
     let mut dst = new_file_in(dir, name);
-    let res = Copier::new().copy_std(&mut s, &mut dst);
+    let res = Copier::new().copy(&mut s, &mut dst);
     check_short(
         res,
         libc::ENOSPC,
@@ -188,7 +188,7 @@ fn enospc_buffered_loop() {
     let data = payload(2 << 20, 25);
     let mut slice: &[u8] = &data;
     let mut dst = new_file_in(&m.path, "mem");
-    let res = Copier::new().copy_std(&mut slice, &mut dst);
+    let res = Copier::new().copy(&mut slice, &mut dst);
     let n = check_short(
         res,
         libc::ENOSPC,
@@ -210,7 +210,7 @@ fn enospc_buffered_loop() {
     let (c, mut s) = tcp_pair();
     let feeder = feed_lenient(c, data.clone());
     let mut dst = new_file_in(&m2.path, "tcp");
-    let res = Copier::new().deny(Strategy::SpliceViaPipe).copy_std(&mut s, &mut dst);
+    let res = Copier::new().deny(Strategy::SpliceViaPipe).copy(&mut s, &mut dst);
     check_short(
         res,
         libc::ENOSPC,
@@ -250,7 +250,7 @@ fn child_efbig() {
     let exact = |n: u64, what: &str| assert_eq!(n, CAP, "{what}: the count is the limit");
 
     let mut dst = tempfile::tempfile().unwrap();
-    let res = Copier::new().copy_std(&mut f1, &mut dst);
+    let res = Copier::new().copy(&mut f1, &mut dst);
     let pos = offset(f1.as_fd());
     exact(
         check_short(res, libc::EFBIG, &dst, &data, Strategy::CopyFileRange, Some(pos), "cfr"),
@@ -258,7 +258,7 @@ fn child_efbig() {
     );
 
     let mut dst = tempfile::tempfile().unwrap();
-    let res = Copier::new().deny(Strategy::CopyFileRange).copy_std(&mut f2, &mut dst);
+    let res = Copier::new().deny(Strategy::CopyFileRange).copy(&mut f2, &mut dst);
     let pos = offset(f2.as_fd());
     exact(
         check_short(res, libc::EFBIG, &dst, &data, Strategy::Sendfile, Some(pos), "sendfile"),
@@ -268,7 +268,7 @@ fn child_efbig() {
     let (mut r, w) = io::pipe().unwrap();
     let feeder = feed_lenient(w, data.clone());
     let mut dst = tempfile::tempfile().unwrap();
-    let res = Copier::new().copy_std(&mut r, &mut dst);
+    let res = Copier::new().copy(&mut r, &mut dst);
     exact(
         check_short(res, libc::EFBIG, &dst, &data, Strategy::Splice, None, "splice pipe"),
         "splice",
@@ -279,7 +279,7 @@ fn child_efbig() {
     let (c, mut s) = tcp_pair();
     let feeder = feed_lenient(c, data.clone());
     let mut dst = tempfile::tempfile().unwrap();
-    let res = Copier::new().copy_std(&mut s, &mut dst);
+    let res = Copier::new().copy(&mut s, &mut dst);
     exact(
         check_short(
             res,
@@ -297,7 +297,7 @@ fn child_efbig() {
 
     let mut slice: &[u8] = &data;
     let mut dst = tempfile::tempfile().unwrap();
-    let res = Copier::new().copy_std(&mut slice, &mut dst);
+    let res = Copier::new().copy(&mut slice, &mut dst);
     exact(
         check_short(res, libc::EFBIG, &dst, &data, Strategy::Buffered, None, "loop"),
         "loop",
@@ -327,23 +327,20 @@ fn dev_full_declines_then_enospc() {
     };
     let mut src = common::file_with(&data, 0);
     check(
-        Copier::new().copy_std(&mut src, &mut full()),
+        Copier::new().copy(&mut src, &mut full()),
         "file (sendfile EINVAL -> loop)",
     );
 
     let (mut r, w) = io::pipe().unwrap();
     let feeder = feed_lenient(w, data.clone());
-    check(
-        Copier::new().copy_std(&mut r, &mut full()),
-        "pipe (splice EINVAL -> loop)",
-    );
+    check(Copier::new().copy(&mut r, &mut full()), "pipe (splice EINVAL -> loop)");
     drop(r);
     feeder.join().unwrap();
 
     let (c, mut s) = tcp_pair();
     let feeder = feed_lenient(c, data.clone());
     check(
-        Copier::new().copy_std(&mut s, &mut full()),
+        Copier::new().copy(&mut s, &mut full()),
         "tcp (drain EINVAL -> rescue write)",
     );
     drop(s);
@@ -405,7 +402,7 @@ fn epipe_file_to_unix_sendfile() {
     let mut src = common::file_with(&data, 0);
     let (mut a, b) = unix_pair();
     let peer = reader_that_quits(b, 100_000);
-    let res = Copier::new().copy_std(&mut src, &mut a);
+    let res = Copier::new().copy(&mut src, &mut a);
     let got = peer.join().unwrap();
     let pos = offset(src.as_fd());
     if let Err(e) = &res {
@@ -427,7 +424,7 @@ fn epipe_file_to_tcp_sendfile() {
     let mut src = common::file_with(&data, 0);
     let (mut c, s) = tcp_pair();
     let peer = reader_that_quits(s, 100_000);
-    let res = Copier::new().copy_std(&mut src, &mut c);
+    let res = Copier::new().copy(&mut src, &mut c);
     let got = peer.join().unwrap();
     let pos = offset(src.as_fd());
     if let Err(e) = &res {
@@ -444,7 +441,7 @@ fn epipe_tcp_to_tcp_splice_via_pipe() {
     let feeder = feed_lenient(c1, data.clone());
     let (mut c2, s2) = tcp_pair();
     let peer = reader_that_quits(s2, 100_000);
-    let res = Copier::new().copy_std(&mut s1, &mut c2);
+    let res = Copier::new().copy(&mut s1, &mut c2);
     let got = peer.join().unwrap();
     let errs = [libc::EPIPE, libc::ECONNRESET];
     check_peer_gone(
@@ -466,7 +463,7 @@ fn epipe_pipe_to_unix_splice_keeps_the_rest() {
     let feeder = feed_lenient(w, data.clone());
     let (mut a, b) = unix_pair();
     let peer = reader_that_quits(b, 100_000);
-    let res = Copier::new().copy_std(&mut r, &mut a);
+    let res = Copier::new().copy(&mut r, &mut a);
     let got = peer.join().unwrap();
     let n = res.as_ref().err().map_or(0, |e| e.written()) as usize;
     check_peer_gone(
@@ -511,7 +508,7 @@ fn econnreset_from_the_source() {
         if deny_splice {
             copier = copier.deny(Strategy::SpliceViaPipe);
         }
-        let res = copier.copy_std(&mut s, &mut dst);
+        let res = copier.copy(&mut s, &mut dst);
         peer.join().unwrap();
         let what = if deny_splice {
             "tcp -> file (loop), source reset"
@@ -596,7 +593,7 @@ fn child_sigpipe(case: &str) {
         "sigpipe:sendfile-unix" => {
             let mut f = common::file_with(&data, 0);
             reached();
-            Copier::new().copy_std(&mut f, &mut a)
+            Copier::new().copy(&mut f, &mut a)
         }
         "sigpipe:splice-unix" => {
             // The payload fits in the pipe: no feeder thread that a closed pipe could kill.
@@ -604,32 +601,32 @@ fn child_sigpipe(case: &str) {
             w.write_all(&data[..32 << 10]).unwrap();
             drop(w);
             reached();
-            Copier::new().copy_std(&mut r, &mut a)
+            Copier::new().copy(&mut r, &mut a)
         }
         "sigpipe:via-pipe-unix" => {
             let (c, mut s) = tcp_pair();
             let _feeder = feed_lenient(c, data.clone());
             reached();
-            Copier::new().copy_std(&mut s, &mut a)
+            Copier::new().copy(&mut s, &mut a)
         }
         "sigpipe:splice-pipe" => {
             let mut f = common::file_with(&data, 0);
             let (r, mut w) = io::pipe().unwrap();
             drop(r);
             reached();
-            Copier::new().copy_std(&mut f, &mut w)
+            Copier::new().copy(&mut f, &mut w)
         }
         "sigpipe:loop-unix" => {
             let mut f = common::file_with(&data, 0);
             reached();
-            Copier::new().deny(Strategy::Sendfile).copy_std(&mut f, &mut a)
+            Copier::new().deny(Strategy::Sendfile).copy(&mut f, &mut a)
         }
         "sigpipe:loop-pipe" => {
             let mut f = common::file_with(&data, 0);
             let (r, mut w) = io::pipe().unwrap();
             drop(r);
             reached();
-            Copier::new().page_cache(PageCache::Isolate).copy_std(&mut f, &mut w)
+            Copier::new().page_cache(PageCache::Isolate).copy(&mut f, &mut w)
         }
         other => panic!("unknown case {other}"),
     };
@@ -778,13 +775,13 @@ fn child_stranded() {
     // Prime the pool with one pipe.
     let warm = Arc::new(payload(1 << 20, 38));
     checked_copy(End::Tcp, End::File, &warm);
-    let idle0 = fdcopy::pipe_pool_idle();
+    let idle0 = fdcopy::__test::pipe_pool_idle();
     assert!(idle0 >= 1, "a successful tcp -> file copy pools its pipe");
     let fds0 = open_fds();
 
     tcp_into_full_tmpfs(&m.path, "full", 39);
     assert_eq!(
-        fdcopy::pipe_pool_idle(),
+        fdcopy::__test::pipe_pool_idle(),
         idle0 - 1,
         "the pipe with stranded bytes went back to the pool"
     );
@@ -798,7 +795,7 @@ fn child_stranded() {
     }
     println!(
         "INFO stranded pipe closed; pool {idle0} -> {}",
-        fdcopy::pipe_pool_idle()
+        fdcopy::__test::pipe_pool_idle()
     );
 }
 
@@ -822,7 +819,7 @@ fn internal_pipes_are_close_on_exec() {
 }
 
 fn child_cloexec() {
-    assert_eq!(fdcopy::pipe_pool_idle(), 0);
+    assert_eq!(fdcopy::__test::pipe_pool_idle(), 0);
     let data = Arc::new(payload(8 << 20, 45));
     let (c, mut s) = tcp_pair();
     let feeder = feed_lenient(c, data.clone());
@@ -839,10 +836,7 @@ fn child_cloexec() {
             seen = Some((String::from_utf8_lossy(&out.stdout).into_owned(), during));
         }
     };
-    let r = Copier::new()
-        .progress(&mut on_progress)
-        .copy_std(&mut s, &mut dst)
-        .unwrap();
+    let r = Copier::new().progress(&mut on_progress).copy(&mut s, &mut dst).unwrap();
     feeder.join().unwrap();
     assert_eq!(r.strategy(), Strategy::SpliceViaPipe);
     same_bytes(&file_bytes(&dst), &data, "tcp -> file");
@@ -882,13 +876,13 @@ fn no_descriptor_leaks() {
 
 fn child_fds() {
     let fds0 = open_fds();
-    let idle0 = fdcopy::pipe_pool_idle();
+    let idle0 = fdcopy::__test::pipe_pool_idle();
     let mut copies = 0u64;
     let mut failed = 0u64;
     // Copies of SMALL bytes take the loop on the descriptors (a limit of at most
-    // fdcopy::SMALL_COPY needs no kernel call); copies of KERNEL bytes take the kernel paths.
+    // fdcopy::table::SMALL_COPY needs no kernel call); copies of KERNEL bytes take the kernel paths.
     const SMALL: u64 = 64;
-    const KERNEL: u64 = fdcopy::SMALL_COPY + 4096;
+    const KERNEL: u64 = fdcopy::table::SMALL_COPY + 4096;
     // TCP → file, small copies (the descriptor loop).
     {
         let n = 45_650;
@@ -897,7 +891,7 @@ fn child_fds() {
         let feeder = feed_lenient(c, data.clone());
         let mut f = tempfile::tempfile().unwrap();
         for _ in 0..n {
-            assert_eq!(fdcopy::copy_n(&mut f, &mut s, SMALL).unwrap(), SMALL);
+            assert_eq!(fdcopy::go::copy_n(&mut f, &mut s, SMALL).unwrap(), SMALL);
         }
         copies += n as u64;
         same_bytes(&file_bytes(&f), &data, "tcp -> file small copies");
@@ -911,7 +905,7 @@ fn child_fds() {
         let feeder = feed_lenient(w, data.clone());
         let mut f = tempfile::tempfile().unwrap();
         for _ in 0..n {
-            assert_eq!(fdcopy::copy_n(&mut f, &mut r, SMALL).unwrap(), SMALL);
+            assert_eq!(fdcopy::go::copy_n(&mut f, &mut r, SMALL).unwrap(), SMALL);
         }
         copies += n as u64;
         same_bytes(&file_bytes(&f), &data, "pipe -> file small copies");
@@ -926,7 +920,7 @@ fn child_fds() {
         let mut f = tempfile::tempfile().unwrap();
         for _ in 0..n {
             let r = Copier::new()
-                .copy(&mut f, &mut fdcopy::limit_reader(&mut s, KERNEL))
+                .go_copy(&mut f, &mut fdcopy::go::limit_reader(&mut s, KERNEL))
                 .unwrap();
             assert_eq!(r.written(), KERNEL);
             assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
@@ -944,7 +938,7 @@ fn child_fds() {
         let feeder = feed_lenient(c, data.clone());
         let mut full = File::options().write(true).open("/dev/full").unwrap();
         for _ in 0..n {
-            let e = fdcopy::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
+            let e = fdcopy::go::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
             assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
         }
@@ -962,7 +956,7 @@ fn child_fds() {
         let mut wo = File::options().write(true).open(path.path()).unwrap();
         let mut dst = tempfile::tempfile().unwrap();
         for _ in 0..n {
-            let e = Copier::new().copy_std(&mut wo, &mut dst).unwrap_err();
+            let e = Copier::new().copy(&mut wo, &mut dst).unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::EBADF));
         }
         copies += n as u64;
@@ -980,7 +974,7 @@ fn child_fds() {
             let (c, mut s) = tcp_pair();
             let feeder = feed_lenient(c, data.clone());
             for _ in 0..n {
-                let e = fdcopy::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
+                let e = fdcopy::go::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
                 assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e:?}");
                 assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
             }
@@ -1011,8 +1005,8 @@ fn child_fds() {
         }
     }
     let fds1 = open_fds();
-    let idle1 = fdcopy::pipe_pool_idle();
-    assert!(idle1 <= fdcopy::PIPE_POOL_MAX_IDLE);
+    let idle1 = fdcopy::__test::pipe_pool_idle();
+    assert!(idle1 <= fdcopy::__test::PIPE_POOL_MAX_IDLE);
     assert_eq!(
         fds1,
         fds0 + 2 * (idle1 - idle0),

@@ -1,6 +1,6 @@
 //! Syscall fault injection with seccomp (testing.md §2): every errno of kernel.md §2 injected
 //! into `copy_file_range`, `sendfile` and `splice` on every pair whose strategy uses the call.
-//! The expected outcome is computed from `fdcopy::plan` and `fdcopy::verdict` and checked
+//! The expected outcome is computed from `fdcopy::table::plan` and `fdcopy::table::verdict` and checked
 //! against a hand-written table (kernel.md §2); the copy must then end exactly so: the next
 //! strategy moves every byte, or the error comes back with the exact count.
 //!
@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::payload;
-use fdcopy::{plan, verdict, Copier, Facts, Plan, Strategy, Syscall, Verdict};
+use fdcopy::table::{plan, verdict, Facts, Plan, Syscall, Verdict};
+use fdcopy::{Copier, Strategy};
 use support::seccomp::{self, Rule};
 use support::*;
 
@@ -163,10 +164,6 @@ fn by_hand(pair: Pair, errno: i32) -> Expect {
     }
 }
 
-fn bit(call: Syscall) -> u8 {
-    1 << call as u8
-}
-
 /// What one case did.
 struct Ran {
     result: Result<fdcopy::Report, fdcopy::CopyError>,
@@ -210,7 +207,7 @@ fn check_case(pair: Pair, errno: i32, ran: &Ran, data: &[u8]) -> Expect {
     assert_eq!(
         expect,
         by_hand(pair, errno),
-        "{what}: fdcopy::verdict disagrees with kernel.md §2"
+        "{what}: fdcopy::table::verdict disagrees with kernel.md §2"
     );
     match (expect, &ran.result) {
         (Expect::Done(s), Ok(r)) => {
@@ -323,7 +320,7 @@ fn splice_fault_after_progress() {
             let mut f = tempfile::tempfile().unwrap();
             let second = (limit - cap as u64) as u32;
             seccomp::install(&[Rule::when(libc::SYS_splice, errno, 4, second)], false).unwrap();
-            let res = Copier::new().copy_std(&mut (&r).take(limit), &mut f);
+            let res = Copier::new().copy(&mut (&r).take(limit), &mut f);
             let got = file_bytes(&f);
             let pos = offset(f.as_fd());
             let what = format!("pipe -> file, splice {} after {cap} bytes", errno_name(errno));
@@ -388,7 +385,7 @@ fn cfr_and_sendfile_fault_after_progress() {
                     false,
                 )
                 .unwrap();
-                let res = Copier::new().copy_std(&mut (&mut src).take(limit), &mut dst);
+                let res = Copier::new().copy(&mut (&mut src).take(limit), &mut dst);
                 let what = format!(
                     "file -> file, {} {} after {} bytes",
                     call.name(),
@@ -514,7 +511,7 @@ fn child_cached() {
             continue;
         }
         for errno in ERRNOS_PROCESS {
-            fdcopy::__reset_syscall_availability();
+            fdcopy::__test::reset_syscall_availability();
             let call = pair.call();
             let out = run_case(pair, errno, data.clone());
             let expect = check_case(pair, errno, &out, &data);
@@ -526,13 +523,14 @@ fn child_cached() {
                 Syscall::CopyFileRange => Pair::FileFile,
                 Syscall::Sendfile => Pair::FileTcp,
                 Syscall::Splice => Pair::PipeFile,
+                other => panic!("no primary pair for {other:?}"),
             };
             let (s, d) = primary.ends();
             let (src, dst) = (source(s, &data), sink(d));
-            let f: Facts = Facts {
-                unavailable: if remembered { bit(call) } else { 0 },
-                ..facts(src.side.fd(), dst.side.fd())
-            };
+            let mut f: Facts = facts(src.side.fd(), dst.side.fd());
+            if remembered {
+                f.unavailable.insert(call);
+            }
             drop((src.finish(), dst.finish()));
             let cached = plan(&f).first();
             check_normal(
@@ -541,7 +539,7 @@ fn child_cached() {
                 cached,
                 &format!("after {} (remembered: {remembered})", errno_name(errno)),
             );
-            fdcopy::__reset_syscall_availability();
+            fdcopy::__test::reset_syscall_availability();
             check_normal(primary, &data, primary.normal(), "after a reset");
             println!(
                 "INFO {pair:?} {} {} -> {expect:?}; cached: {cached:?}",
@@ -595,7 +593,7 @@ fn child_eperm_one_fd() {
     )
     .unwrap();
     let mut dst = tempfile::tempfile().unwrap();
-    let r = Copier::new().copy_std(&mut at900, &mut dst).unwrap();
+    let r = Copier::new().copy(&mut at900, &mut dst).unwrap();
     assert_eq!(r.strategy(), Strategy::Sendfile, "{r:?}");
     assert_eq!(r.written(), data.len() as u64);
     same_bytes(&file_bytes(&dst), &data, "fd 900 -> file");
@@ -609,7 +607,7 @@ fn child_eperm_one_fd() {
 /// fresh process (the pool is empty): the copy is exact through `want`; then, unfiltered, the
 /// next copy splices through the pool as usual.
 fn child_pool_pipe(rule: Rule, want: Strategy) {
-    assert_eq!(fdcopy::pipe_pool_idle(), 0, "a fresh process has an empty pool");
+    assert_eq!(fdcopy::__test::pipe_pool_idle(), 0, "a fresh process has an empty pool");
     let data = Arc::new(payload(4 << 20, 17));
     let (chunk, r) = bounded("pool-pipe", CASE_LIMIT, {
         let data = data.clone();

@@ -164,8 +164,8 @@ fn small_body_arrives_with_the_head_and_is_buffered() {
 #[test]
 fn body_straddling_the_header_buffer_is_buffered_then_spliced() {
     let srv = Server::start();
-    let len = 3 * HEAD_BUFFER + 300; // above fdcopy::SMALL_COPY, so the kernel path runs
-    assert!(len as u64 > fdcopy::SMALL_COPY);
+    let len = 3 * HEAD_BUFFER + 300; // above fdcopy::table::SMALL_COPY, so the kernel path runs
+    assert!(len as u64 > fdcopy::table::SMALL_COPY);
     let data = srv.file("straddle", len);
     // The first fill of the 8 KiB BufReader takes exactly 8 KiB: the head and the body's start.
     let (r, mut file, reader, events) = fetch(srv.addr, "/straddle", Some(&bytes(HEAD_BUFFER)));
@@ -202,10 +202,10 @@ fn body_straddling_the_header_buffer_is_buffered_then_spliced() {
 #[test]
 fn body_straddling_the_header_buffer_below_small_copy_is_all_buffered() {
     // 8 KiB + 300 bytes: part arrives with the head, part is still in the socket, but the
-    // whole body is at most fdcopy::SMALL_COPY, where the read/write loop is cheaper.
+    // whole body is at most fdcopy::table::SMALL_COPY, where the read/write loop is cheaper.
     let srv = Server::start();
     let len = HEAD_BUFFER + 300;
-    assert!(len as u64 <= fdcopy::SMALL_COPY);
+    assert!(len as u64 <= fdcopy::table::SMALL_COPY);
     let data = srv.file("straddle", len);
     let (r, mut file, reader, events) = fetch(srv.addr, "/straddle", Some(&bytes(HEAD_BUFFER)));
     let f = r.unwrap();
@@ -326,7 +326,7 @@ fn generated_bodies_arrive_whole() {
         assert_eq!(f.written, n as u64);
         assert_eq!(contents(&mut file), (http::pattern(0, n), n as u64));
         check_progress(&events, n as u64);
-        if n as u64 > fdcopy::SMALL_COPY {
+        if n as u64 > fdcopy::table::SMALL_COPY {
             let Body::Length(report) = &f.body else { panic!() };
             assert_eq!(report.strategy(), Strategy::SpliceViaPipe, "{report:?}");
         }
@@ -789,7 +789,7 @@ fn sendfile_honours_the_socket_send_timeout() {
     let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap(); // never reads
     let (mut sock, _) = listener.accept().unwrap();
     sock.set_write_timeout(Some(Duration::from_millis(300))).unwrap();
-    let copy = std::thread::spawn(move || fdcopy::Copier::new().copy_std(&mut src, &mut sock));
+    let copy = std::thread::spawn(move || fdcopy::Copier::new().copy(&mut src, &mut sock));
     let deadline = Instant::now() + Duration::from_secs(5);
     while !copy.is_finished() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));

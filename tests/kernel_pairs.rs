@@ -17,7 +17,8 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::thread::JoinHandle;
 
-use fdcopy::{limit_reader, Copier, CopyError, CopySink, CopySource, PageCache, Report, Strategy};
+use fdcopy::go::limit_reader;
+use fdcopy::{Copier, CopyError, CopySink, CopySource, PageCache, Report, Strategy};
 
 /// Stream payloads: a few MiB, so that the kernel paths really run (copies known to be at most
 /// `SMALL_COPY` take the loop), and not a multiple of any page or pipe size.
@@ -80,7 +81,7 @@ enum Mode {
     GoTake(Fit),
     /// `Copier::copy(&mut w, &mut limit_reader(&mut r, n))`.
     GoLimited(Fit),
-    /// `fdcopy::io_copy(&mut w, &mut r)` (count only, no report).
+    /// `fdcopy::go::copy(&mut w, &mut r)` (count only, no report).
     IoCopy,
 }
 
@@ -314,27 +315,27 @@ where
     W: Write + CopySink,
 {
     let (result, limit_after) = match mode {
-        Mode::Std => (copier(policy).copy_std(r, w).map(with_count), None),
+        Mode::Std => (copier(policy).copy(r, w).map(with_count), None),
         Mode::StdTake(_) => {
             let mut take = (&mut *r).take(n);
-            let res = copier(policy).copy_std(&mut take, w);
+            let res = copier(policy).copy(&mut take, w);
             (res.map(with_count), Some(take.limit()))
         }
-        Mode::Go => (copier(policy).copy(w, r).map(with_count), None),
+        Mode::Go => (copier(policy).go_copy(w, r).map(with_count), None),
         Mode::GoTake(_) => {
             let mut take = (&mut *r).take(n);
-            let res = copier(policy).copy(w, &mut take);
+            let res = copier(policy).go_copy(w, &mut take);
             (res.map(with_count), Some(take.limit()))
         }
         Mode::GoLimited(_) => {
             let mut lim = limit_reader(&mut *r, n);
-            let res = copier(policy).copy(w, &mut lim);
+            let res = copier(policy).go_copy(w, &mut lim);
             (res.map(with_count), Some(lim.remaining))
         }
         Mode::IoCopy => {
             assert_eq!(policy, PageCache::Share, "io_copy has the default policy");
             // A count only: no report to check.
-            (fdcopy::io_copy(w, r).map(|n| (n, None)), None)
+            (fdcopy::go::copy(w, r).map(|n| (n, None)), None)
         }
     };
     Outcome { result, limit_after }
@@ -539,7 +540,7 @@ fn isolate_policy_does_not_alias_the_page_cache() {
         let (mut r, mut w) = io::pipe().unwrap();
         let report = Copier::new()
             .page_cache(PageCache::Isolate)
-            .copy_std(&mut f, &mut w)
+            .copy(&mut f, &mut w)
             .unwrap();
         assert_eq!(report.written(), len as u64, "{len}");
         assert_eq!(report.strategy(), Strategy::Buffered, "{len}: {report:?}");
@@ -568,7 +569,7 @@ fn share_policy_splices_file_to_pipe() {
     let len = 32 << 10; // fits in a default pipe with no reader, above SMALL_COPY
     let mut f = file_with(&vec![1u8; len], 0);
     let (mut r, mut w) = io::pipe().unwrap();
-    let report = Copier::new().copy_std(&mut f, &mut w).unwrap();
+    let report = Copier::new().copy(&mut f, &mut w).unwrap();
     assert_eq!(report.written(), len as u64);
     assert_eq!(report.strategy(), Strategy::Splice, "{report:?}");
     assert_eq!(report.bytes_by(Strategy::Splice), len as u64, "{report:?}");
@@ -596,7 +597,7 @@ fn nested_limits_use_the_smallest() {
         let h = feed(c, data.clone());
         let mut f = file_with(&[], 0);
         let mut take = limit_reader(&mut s, inner).take(outer);
-        let r = Copier::new().copy(&mut f, &mut take).unwrap();
+        let r = Copier::new().go_copy(&mut f, &mut take).unwrap();
         assert_eq!(r.written(), small, "{ctx}");
         assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{ctx}: {r:?}");
         assert_eq!(take.limit(), outer - small, "{ctx}: outer");
@@ -616,7 +617,7 @@ fn nested_limits_use_the_smallest() {
         let h = feed(w, data.clone());
         let mut f = file_with(&[], 0);
         let mut lim = limit_reader((&mut r).take(small), big);
-        let rep = Copier::new().copy(&mut f, &mut lim).unwrap();
+        let rep = Copier::new().go_copy(&mut f, &mut lim).unwrap();
         assert_eq!(rep.written(), small);
         assert_eq!(rep.strategy(), Strategy::Splice, "{rep:?}");
         assert_eq!(lim.remaining, big - small);
@@ -635,7 +636,7 @@ fn nested_limits_use_the_smallest() {
         let (mut c, s) = tcp_pair();
         let h = drain(s);
         let mut tt = f.take(inner).take(outer);
-        let r = Copier::new().copy_std(&mut tt, &mut c).unwrap();
+        let r = Copier::new().copy(&mut tt, &mut c).unwrap();
         drop(c);
         assert_eq!(r.written(), small, "{ctx}");
         assert_eq!(r.strategy(), Strategy::Sendfile, "{ctx}: {r:?}");
@@ -657,7 +658,7 @@ fn nested_limits_use_the_smallest() {
         let (dr, mut dw) = io::pipe().unwrap();
         let hd = drain(dr);
         let mut tt = r.take(big).take(small);
-        let rep = Copier::new().copy_std(&mut tt, &mut dw).unwrap();
+        let rep = Copier::new().copy(&mut tt, &mut dw).unwrap();
         drop(dw);
         assert_eq!(rep.written(), small);
         assert_eq!(rep.strategy(), Strategy::Splice, "{rep:?}");
@@ -681,7 +682,7 @@ fn file_to_file_offsets_both_sides() {
         let mut src = file_with(&data, s);
         let mut dst = file_with(&vec![9u8; d as usize], d);
         let mut take = (&mut src).take(1 << 20);
-        let r = Copier::new().copy_std(&mut take, &mut dst).unwrap();
+        let r = Copier::new().copy(&mut take, &mut dst).unwrap();
         assert_eq!(r.written(), 1 << 20);
         assert_eq!(r.strategy(), Strategy::CopyFileRange, "{r:?}");
         assert_eq!(src.stream_position().unwrap(), s + (1 << 20));

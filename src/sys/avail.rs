@@ -5,18 +5,20 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::strategy::Syscall;
+use crate::strategy::{Syscall, SyscallSet};
 
 static UNAVAILABLE: AtomicU8 = AtomicU8::new(0);
 
-/// The syscalls proven unavailable, one bit per [`Syscall`].
-pub(crate) fn unavailable() -> u8 {
-    UNAVAILABLE.load(Ordering::Relaxed)
+/// The syscalls proven unavailable.
+pub(crate) fn unavailable() -> SyscallSet {
+    SyscallSet::from_bits(UNAVAILABLE.load(Ordering::Relaxed))
 }
 
 /// Records that `call` does not exist here (ENOSYS) or is denied for every descriptor.
 pub(crate) fn mark_unavailable(call: Syscall) {
-    UNAVAILABLE.fetch_or(call.bit(), Ordering::Relaxed);
+    let mut set = SyscallSet::default();
+    set.insert(call);
+    UNAVAILABLE.fetch_or(set.bits(), Ordering::Relaxed);
 }
 
 /// Forgets everything learned (for tests that inject faults on one thread only).

@@ -1,25 +1,25 @@
-//! The Linux syscalls behind the kernel strategies, one family per module, and the
-//! process-wide record of which of them this process may use.
+//! Every syscall the library makes, one family per module, and the process-wide record of
+//! which of them this process may use. Nothing above this module calls the kernel.
 
+#[allow(unsafe_code)] // the fd -1 probe: the one raw syscall
 pub(crate) mod avail;
 pub(crate) mod copy_file_range;
+pub(crate) mod io;
 pub(crate) mod pipe_pool;
 pub(crate) mod sendfile;
 pub(crate) mod splice;
+pub(crate) mod stat;
 pub(crate) mod wait;
-pub(crate) mod write;
 
 use std::os::fd::BorrowedFd;
+
+/// The errno type every call here returns.
+pub(crate) use rustix::io::Errno;
 
 use crate::strategy::Syscall;
 
 /// One call of `call` moving at most `len` bytes from `src` to `dst` at their file offsets.
-pub(crate) fn call_once(
-    call: Syscall,
-    src: BorrowedFd<'_>,
-    dst: BorrowedFd<'_>,
-    len: usize,
-) -> rustix::io::Result<usize> {
+pub(crate) fn call_once(call: Syscall, src: BorrowedFd<'_>, dst: BorrowedFd<'_>, len: usize) -> Result<usize, Errno> {
     match call {
         Syscall::CopyFileRange => copy_file_range::call(src, dst, len),
         Syscall::Sendfile => sendfile::call(src, dst, len),

@@ -12,7 +12,7 @@ use std::os::fd::OwnedFd;
 use std::sync::{Mutex, OnceLock};
 
 /// Idle pipes kept for reuse.
-pub const MAX_IDLE: usize = 8;
+pub(crate) const MAX_IDLE: usize = 8;
 
 /// Largest capacity asked for (Go's choice: golang/go#40222 found 4 MiB chunks slower).
 const TARGET: usize = 1 << 20;
@@ -49,7 +49,7 @@ pub(crate) fn give(pipe: Pipe) {
 }
 
 /// How many idle pipes the pool holds.
-pub fn idle() -> usize {
+pub(crate) fn idle() -> usize {
     lock().len()
 }
 

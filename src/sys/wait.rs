@@ -20,39 +20,43 @@ pub(crate) enum Blocked {
     Stop,
 }
 
-/// After `EAGAIN` from a call from `src` to `dst`: wait until the destination can take bytes,
-/// or tell that the source is the one with nothing to give.
-pub(crate) fn after_eagain(
-    src: BorrowedFd<'_>,
-    dst: BorrowedFd<'_>,
-    nonblocking: &mut Option<bool>,
-) -> io::Result<Blocked> {
-    let now = Timespec { tv_sec: 0, tv_nsec: 0 };
-    if !ready(dst, PollFlags::OUT, Some(&now))? {
-        return Ok(match writable(dst, nonblocking) {
-            Ok(()) => Blocked::Retry,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Blocked::Stop,
-            Err(e) => return Err(e),
-        });
-    }
-    if !ready(src, PollFlags::IN, Some(&now))? {
-        return Ok(Blocked::Stop);
-    }
-    Ok(Blocked::Retry)
+/// The waiting state of one copy: the destination's `O_NONBLOCK`, read with one `F_GETFL` at
+/// the first `EAGAIN` and kept for the rest of the copy.
+#[derive(Debug, Default)]
+pub(crate) struct Waiter {
+    dst_nonblocking: Option<bool>,
 }
 
-/// After `EAGAIN` from writing to `dst`: blocks until `dst` can take bytes (or has an error to
-/// report), or says `WouldBlock` if `dst` is a blocking socket whose send timeout expired.
-/// `nonblocking` caches `dst`'s `O_NONBLOCK` for the copy (one `F_GETFL`, at the first `EAGAIN`).
-pub(crate) fn writable(dst: BorrowedFd<'_>, nonblocking: &mut Option<bool>) -> io::Result<()> {
-    let nonblocking = match *nonblocking {
-        Some(b) => b,
-        None => *nonblocking.insert(rustix::fs::fcntl_getfl(dst)?.contains(rustix::fs::OFlags::NONBLOCK)),
-    };
-    if !nonblocking {
-        return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+impl Waiter {
+    /// After `EAGAIN` from a call from `src` to `dst`: wait until the destination can take
+    /// bytes, or tell that the source is the one with nothing to give.
+    pub(crate) fn after_eagain(&mut self, src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> io::Result<Blocked> {
+        let now = Timespec { tv_sec: 0, tv_nsec: 0 };
+        if !ready(dst, PollFlags::OUT, Some(&now))? {
+            return Ok(match self.writable(dst) {
+                Ok(()) => Blocked::Retry,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Blocked::Stop,
+                Err(e) => return Err(e),
+            });
+        }
+        if !ready(src, PollFlags::IN, Some(&now))? {
+            return Ok(Blocked::Stop);
+        }
+        Ok(Blocked::Retry)
     }
-    ready(dst, PollFlags::OUT, None).map(drop)
+
+    /// After `EAGAIN` from writing to `dst`: blocks until `dst` can take bytes (or has an error
+    /// to report), or says `WouldBlock` if `dst` is a blocking socket whose send timeout expired.
+    pub(crate) fn writable(&mut self, dst: BorrowedFd<'_>) -> io::Result<()> {
+        let nonblocking = match self.dst_nonblocking {
+            Some(b) => b,
+            None => *self.dst_nonblocking.insert(super::stat::nonblocking(dst)?),
+        };
+        if !nonblocking {
+            return Err(crate::error::would_block());
+        }
+        ready(dst, PollFlags::OUT, None).map(drop)
+    }
 }
 
 /// Whether `fd` shows `events` (or an error or hang-up) within `timeout` (`None`: forever).

@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::io::{self, ErrorKind, Read, Write};
 use std::rc::Rc;
 
-use fdcopy::{AsRawFdKind, CopySink, CopySource, RawFdKind};
+use fdcopy::{AsDescriptor, CopySink, CopySource};
 
 // ------------------------------------------------------------------------------------------
 // Scripted reader
@@ -149,11 +149,7 @@ impl Read for ScriptReader {
     }
 }
 
-impl AsRawFdKind for ScriptReader {
-    fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-        None
-    }
-}
+impl AsDescriptor for ScriptReader {}
 impl CopySource for ScriptReader {}
 
 // ------------------------------------------------------------------------------------------
@@ -295,11 +291,7 @@ impl Write for ScriptWriter {
     }
 }
 
-impl AsRawFdKind for ScriptWriter {
-    fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-        None
-    }
-}
+impl AsDescriptor for ScriptWriter {}
 impl CopySink for ScriptWriter {}
 
 // ------------------------------------------------------------------------------------------
@@ -314,11 +306,7 @@ impl Read for PanicReader {
         panic!("PanicReader::read was called");
     }
 }
-impl AsRawFdKind for PanicReader {
-    fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-        None
-    }
-}
+impl AsDescriptor for PanicReader {}
 impl CopySource for PanicReader {}
 
 /// A writer that must never be called.
@@ -332,11 +320,7 @@ impl Write for PanicWriter {
         Ok(())
     }
 }
-impl AsRawFdKind for PanicWriter {
-    fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-        None
-    }
-}
+impl AsDescriptor for PanicWriter {}
 impl CopySink for PanicWriter {}
 
 /// A reader that claims `len + extra` bytes on every call (an impossible count).
@@ -352,11 +336,7 @@ impl Read for LyingReader {
         Ok(buf.len() + self.extra)
     }
 }
-impl AsRawFdKind for LyingReader {
-    fn as_raw_fd_kind(&self) -> Option<RawFdKind> {
-        None
-    }
-}
+impl AsDescriptor for LyingReader {}
 impl CopySource for LyingReader {}
 
 /// A shared flag, for fast paths that record they ran.
@@ -500,8 +480,8 @@ pub fn default_buffer_for(layers: &[Layer]) -> usize {
         .iter()
         .map(|l| l.limit)
         .min()
-        .map_or(fdcopy::DEFAULT_BUFFER, |m| {
-            m.clamp(1, fdcopy::DEFAULT_BUFFER as u64) as usize
+        .map_or(fdcopy::Copier::DEFAULT_BUFFER, |m| {
+            m.clamp(1, fdcopy::Copier::DEFAULT_BUFFER as u64) as usize
         })
 }
 

@@ -19,7 +19,8 @@ use std::sync::{mpsc, Arc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use fdcopy::{Copier, CopyError, Facts, FdKind, PageCache, Report};
+use fdcopy::table::{Facts, FdKind};
+use fdcopy::{Copier, CopyError, PageCache, Report};
 
 // ---------------------------------------------------------------------------------------------
 // Pattern B: re-exec this test binary to run one test in a process of its own.
@@ -160,22 +161,18 @@ pub fn offset(fd: BorrowedFd<'_>) -> u64 {
 /// source, `O_APPEND` of a file destination), with the default page-cache policy and every
 /// syscall available.
 pub fn facts(src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> Facts {
-    let s = fdcopy::classify(src).unwrap();
-    let d = fdcopy::classify(dst).unwrap();
+    let s = fdcopy::table::classify(src).unwrap();
+    let d = fdcopy::table::classify(dst).unwrap();
     let size_hint = (s == FdKind::File).then(|| rustix::fs::fstat(src).unwrap().st_size as u64);
     let dst_append = d == FdKind::File
         && rustix::fs::fcntl_getfl(dst)
             .unwrap()
             .contains(rustix::fs::OFlags::APPEND);
-    Facts {
-        src: s,
-        dst: d,
-        dst_append,
-        same_file: false,
-        size_hint,
-        page_cache: PageCache::Share,
-        unavailable: 0,
-    }
+    let mut f = Facts::new(s, d);
+    f.dst_append = dst_append;
+    f.size_hint = size_hint;
+    assert_eq!(f.page_cache, PageCache::Share);
+    f
 }
 
 /// A short errno name for messages.
@@ -582,14 +579,14 @@ impl Sink {
     }
 }
 
-/// `copier.copy_std(src, dst)` on the concrete std types (the drop-in recognises them).
+/// `copier.copy(src, dst)` on the concrete std types (the drop-in recognises them).
 pub fn run_copy(c: &mut Copier<'_>, src: &mut Src, dst: &mut Dst) -> Result<Report, CopyError> {
     fn to<R: Read>(c: &mut Copier<'_>, r: &mut R, dst: &mut Dst) -> Result<Report, CopyError> {
         match dst {
-            Dst::File(w) => c.copy_std(r, w),
-            Dst::Pipe(w) => c.copy_std(r, w),
-            Dst::Tcp(w) => c.copy_std(r, w),
-            Dst::Unix(w) => c.copy_std(r, w),
+            Dst::File(w) => c.copy(r, w),
+            Dst::Pipe(w) => c.copy(r, w),
+            Dst::Tcp(w) => c.copy(r, w),
+            Dst::Unix(w) => c.copy(r, w),
         }
     }
     match src {
@@ -600,14 +597,14 @@ pub fn run_copy(c: &mut Copier<'_>, src: &mut Src, dst: &mut Dst) -> Result<Repo
     }
 }
 
-/// `fdcopy::copy_n(dst, src, n)` on the concrete types.
+/// `fdcopy::go::copy_n(dst, src, n)` on the concrete types.
 pub fn run_copy_n(src: &mut Src, dst: &mut Dst, n: u64) -> Result<u64, CopyError> {
     fn to<R: fdcopy::CopySource>(r: &mut R, dst: &mut Dst, n: u64) -> Result<u64, CopyError> {
         match dst {
-            Dst::File(w) => fdcopy::copy_n(w, r, n),
-            Dst::Pipe(w) => fdcopy::copy_n(w, r, n),
-            Dst::Tcp(w) => fdcopy::copy_n(w, r, n),
-            Dst::Unix(w) => fdcopy::copy_n(w, r, n),
+            Dst::File(w) => fdcopy::go::copy_n(w, r, n),
+            Dst::Pipe(w) => fdcopy::go::copy_n(w, r, n),
+            Dst::Tcp(w) => fdcopy::go::copy_n(w, r, n),
+            Dst::Unix(w) => fdcopy::go::copy_n(w, r, n),
         }
     }
     match src {

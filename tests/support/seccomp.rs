@@ -116,22 +116,24 @@ pub fn install(_rules: &[Rule], _tsync: bool) -> io::Result<()> {
 
 /// The syscall number behind an fdcopy syscall (`sendfile` is `sendfile64` on 64-bit targets,
 /// which is what `SYS_sendfile` names there).
-pub fn nr(call: fdcopy::Syscall) -> i64 {
+pub fn nr(call: fdcopy::table::Syscall) -> i64 {
     match call {
-        fdcopy::Syscall::CopyFileRange => libc::SYS_copy_file_range,
-        fdcopy::Syscall::Sendfile => libc::SYS_sendfile,
-        fdcopy::Syscall::Splice => libc::SYS_splice,
+        fdcopy::table::Syscall::CopyFileRange => libc::SYS_copy_file_range,
+        fdcopy::table::Syscall::Sendfile => libc::SYS_sendfile,
+        fdcopy::table::Syscall::Splice => libc::SYS_splice,
+        other => panic!("no syscall number known for {other:?}"),
     }
 }
 
 /// The index of the length argument of `call` (for faults at the N-th call, matched by length).
-pub fn len_arg(call: fdcopy::Syscall) -> u8 {
+pub fn len_arg(call: fdcopy::table::Syscall) -> u8 {
     match call {
         // copy_file_range(fd_in, off_in, fd_out, off_out, len, flags)
-        fdcopy::Syscall::CopyFileRange => 4,
+        fdcopy::table::Syscall::CopyFileRange => 4,
         // sendfile(out_fd, in_fd, offset, count)
-        fdcopy::Syscall::Sendfile => 3,
+        fdcopy::table::Syscall::Sendfile => 3,
         // splice(fd_in, off_in, fd_out, off_out, len, flags)
-        fdcopy::Syscall::Splice => 4,
+        fdcopy::table::Syscall::Splice => 4,
+        other => panic!("no length argument known for {other:?}"),
     }
 }

@@ -1,6 +1,11 @@
-//! Plain writes to a descriptor, for the loop and for rescuing bytes from an intermediate pipe.
+//! Plain `read(2)` and `write(2)` on a descriptor, for the loop on two descriptors.
 
 use std::os::fd::BorrowedFd;
+
+/// `read(2)`.
+pub(crate) fn read(src: BorrowedFd<'_>, buf: &mut [u8]) -> rustix::io::Result<usize> {
+    rustix::io::read(src, buf)
+}
 
 /// `write(2)`, or `send(2)` with `MSG_NOSIGNAL` into a socket, so that a closed peer is an
 /// `EPIPE` error and never a `SIGPIPE` (std's socket writes do the same).
@@ -10,10 +15,4 @@ pub(crate) fn write(dst: BorrowedFd<'_>, buf: &[u8], socket: bool) -> rustix::io
     } else {
         rustix::io::write(dst, buf)
     }
-}
-
-/// Whether `fd` is a socket (one `fstat`), for paths that did not classify the destination.
-pub(crate) fn is_socket(fd: BorrowedFd<'_>) -> bool {
-    rustix::fs::fstat(fd)
-        .is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket)
 }
