@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 
 use fdcopy::{Copier, CopyError, Facts, FdKind, PageCache, Report, SocketFamily, Strategy};
 
+use crate::errno::errno_name;
+use crate::json::Json;
+
 /// Bytes copied per pair of the live matrix.
 const SAMPLE: usize = 4 << 20;
 /// Socket timeouts: no read or write waits longer.
@@ -95,40 +98,6 @@ fn watchdog(current: Arc<Mutex<String>>) {
         eprintln!("probe: still running after {} s, stuck in {what}", WATCHDOG.as_secs());
         std::process::exit(3);
     });
-}
-
-// ------------------------------------------------------------------------------------------
-// Errno names.
-
-fn errno_name(e: i32) -> String {
-    let name = match e {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::EINTR => "EINTR",
-        libc::EIO => "EIO",
-        libc::EBADF => "EBADF",
-        libc::EAGAIN => "EAGAIN",
-        libc::ENOMEM => "ENOMEM",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::EBUSY => "EBUSY",
-        libc::EXDEV => "EXDEV",
-        libc::ENODEV => "ENODEV",
-        libc::EISDIR => "EISDIR",
-        libc::EINVAL => "EINVAL",
-        libc::ENOTTY => "ENOTTY",
-        libc::EFBIG => "EFBIG",
-        libc::ENOSPC => "ENOSPC",
-        libc::ESPIPE => "ESPIPE",
-        libc::EROFS => "EROFS",
-        libc::EPIPE => "EPIPE",
-        libc::ENOSYS => "ENOSYS",
-        libc::EOPNOTSUPP => "EOPNOTSUPP",
-        libc::EOVERFLOW => "EOVERFLOW",
-        libc::ETXTBSY => "ETXTBSY",
-        _ => return format!("errno {e}"),
-    };
-    name.to_string()
 }
 
 // ------------------------------------------------------------------------------------------
@@ -992,47 +961,7 @@ fn print_human(kernel: &Kernel, syscalls: &[Syscall], pipes: &Pipes, fs: &Filesy
     println!("  {good}/{} pairs delivered every byte intact", rows.len());
 }
 
-/// A JSON string literal.
-fn js(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn jopt_num<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or("null".to_string(), |n| n.to_string())
-}
-
-fn jerrno(e: Option<i32>) -> String {
-    e.map_or("null".to_string(), |e| js(&errno_name(e)))
-}
-
-fn jresult(r: &Result<u64, String>) -> String {
-    match r {
-        Ok(n) => format!("{{\"ok\":true,\"bytes\":{n}}}"),
-        Err(e) => format!("{{\"ok\":false,\"error\":{}}}", js(e)),
-    }
-}
-
-fn jsetpipe(r: &Result<usize, i32>) -> String {
-    match r {
-        Ok(n) => n.to_string(),
-        Err(e) => js(&errno_name(*e)),
-    }
-}
-
+/// Everything `print_human` shows, as one JSON object.
 fn to_json(
     kernel: &Kernel,
     syscalls: &[Syscall],
@@ -1041,77 +970,102 @@ fn to_json(
     uring: &IoUring,
     rows: &[Row],
 ) -> String {
-    let mut o = String::from("{");
-    o += &format!(
-        "\"kernel\":{},\"machine\":{},",
-        js(&kernel.release),
-        js(&kernel.machine)
-    );
-    o += "\"syscalls\":{";
-    o += &syscalls
-        .iter()
-        .map(|s| format!("{}:{}", js(s.name), js(&s.status)))
-        .collect::<Vec<_>>()
-        .join(",");
-    o += "},\"syscall_errnos\":{";
-    o += &syscalls
-        .iter()
-        .map(|s| format!("{}:{}", js(s.name), jerrno(s.errno)))
-        .collect::<Vec<_>>()
-        .join(",");
-    o += "},";
-    o += &format!(
-        "\"pipes\":{{\"pipe_max_size\":{},\"default_capacity\":{},\"setpipe_1mib\":{},\"setpipe_above_max\":{}}},",
-        jopt_num(pipes.max_size),
-        jopt_num(pipes.default_capacity),
-        jsetpipe(&pipes.one_mib),
-        pipes.above_max.as_ref().map_or("null".to_string(), jsetpipe),
-    );
-    o += &format!(
-        "\"filesystems\":{{\"temp_dir\":{},\"temp_fs\":{},\"shm_fs\":{},\"cfr_same_fs\":{},\"cfr_temp_to_shm\":{},\"reflink\":{}}},",
-        js(&fs.temp_dir.display().to_string()),
-        js(&fs.temp_fs),
-        fs.shm_fs.as_deref().map_or("null".to_string(), js),
-        jresult(&fs.cfr_same),
-        jresult(&fs.cfr_cross),
-        match &fs.reflink {
-            Ok(()) => "{\"ok\":true}".to_string(),
-            Err(e) => format!("{{\"ok\":false,\"error\":{}}}", js(e)),
-        },
-    );
-    o += &format!(
-        "\"io_uring\":{{\"status\":{},\"io_uring_disabled\":{},\"setup_errno\":{}}},",
-        js(&uring.status()),
-        jopt_num(uring.sysctl),
-        jerrno(uring.setup_errno),
-    );
-    o += &format!("\"sample_bytes\":{SAMPLE},\"matrix\":[");
-    o += &rows
-        .iter()
-        .map(|r| {
-            let strategies = r
-                .strategies
-                .iter()
-                .map(|(s, n)| format!("{}:{n}", js(s.name())))
-                .collect::<Vec<_>>()
-                .join(",");
-            let planned = r.planned.iter().map(|s| js(s.name())).collect::<Vec<_>>().join(",");
-            format!(
-                "{{\"src\":{},\"dst\":{},\"strategy\":{},\"bytes\":{},\"ok\":{},\"mib_per_s\":{:.1},\"seconds\":{:.6},\"planned\":[{}],\"strategies\":{{{}}},\"error\":{}}}",
-                js(r.src),
-                js(r.dst),
-                r.strategy.map_or("null".to_string(), |s| js(s.name())),
-                r.bytes,
-                r.ok,
-                r.mib_per_s(),
-                r.seconds,
-                planned,
-                strategies,
-                r.error.as_deref().map_or("null".to_string(), js),
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",");
-    o += "]}";
-    o
+    let mut j = Json::default();
+    j.open('{');
+    j.field_str("kernel", &kernel.release);
+    j.field_str("machine", &kernel.machine);
+    j.key("syscalls");
+    j.open('{');
+    for s in syscalls {
+        j.field_str(s.name, &s.status);
+    }
+    j.close('}');
+    j.key("syscall_errnos");
+    j.open('{');
+    for s in syscalls {
+        j.field_opt_str(s.name, s.errno.map(errno_name).as_deref());
+    }
+    j.close('}');
+    j.key("pipes");
+    j.open('{');
+    j.field_opt_int("pipe_max_size", pipes.max_size.map(|n| n as u64));
+    j.field_opt_int("default_capacity", pipes.default_capacity.map(|n| n as u64));
+    setpipe_field(&mut j, "setpipe_1mib", &pipes.one_mib);
+    match &pipes.above_max {
+        Some(r) => setpipe_field(&mut j, "setpipe_above_max", r),
+        None => j.field_raw("setpipe_above_max", "null"),
+    }
+    j.close('}');
+    j.key("filesystems");
+    j.open('{');
+    j.field_str("temp_dir", &fs.temp_dir.display().to_string());
+    j.field_str("temp_fs", &fs.temp_fs);
+    j.field_opt_str("shm_fs", fs.shm_fs.as_deref());
+    result_field(&mut j, "cfr_same_fs", fs.cfr_same.as_ref().map(|&n| Some(n)));
+    result_field(&mut j, "cfr_temp_to_shm", fs.cfr_cross.as_ref().map(|&n| Some(n)));
+    result_field(&mut j, "reflink", fs.reflink.as_ref().map(|()| None));
+    j.close('}');
+    j.key("io_uring");
+    j.open('{');
+    j.field_str("status", &uring.status());
+    j.field_opt_int("io_uring_disabled", uring.sysctl);
+    j.field_opt_str("setup_errno", uring.setup_errno.map(errno_name).as_deref());
+    j.close('}');
+    j.field_int("sample_bytes", SAMPLE as u64);
+    j.key("matrix");
+    j.open('[');
+    for r in rows {
+        j.open('{');
+        j.field_str("src", r.src);
+        j.field_str("dst", r.dst);
+        j.field_opt_str("strategy", r.strategy.map(Strategy::name));
+        j.field_int("bytes", r.bytes);
+        j.field_bool("ok", r.ok);
+        j.field_raw("mib_per_s", &format!("{:.1}", r.mib_per_s()));
+        j.field_raw("seconds", &format!("{:.6}", r.seconds));
+        j.key("planned");
+        j.open('[');
+        for s in &r.planned {
+            j.item_str(s.name());
+        }
+        j.close(']');
+        j.key("strategies");
+        j.open('{');
+        for (s, n) in &r.strategies {
+            j.field_int(s.name(), *n);
+        }
+        j.close('}');
+        j.field_opt_str("error", r.error.as_deref());
+        j.close('}');
+    }
+    j.close(']');
+    j.close('}');
+    j.finish()
+}
+
+/// An `F_SETPIPE_SZ` result: the capacity obtained, or the errno's name.
+fn setpipe_field(j: &mut Json, name: &str, r: &Result<usize, i32>) {
+    match r {
+        Ok(n) => j.field_int(name, *n as u64),
+        Err(e) => j.field_str(name, &errno_name(*e)),
+    }
+}
+
+/// `{"ok":true,"bytes":N}` (no `bytes` for `None`) or `{"ok":false,"error":"..."}`.
+fn result_field(j: &mut Json, name: &str, r: Result<Option<u64>, &String>) {
+    j.key(name);
+    j.open('{');
+    match r {
+        Ok(bytes) => {
+            j.field_bool("ok", true);
+            if let Some(n) = bytes {
+                j.field_int("bytes", n);
+            }
+        }
+        Err(e) => {
+            j.field_bool("ok", false);
+            j.field_str("error", e);
+        }
+    }
+    j.close('}');
 }
