@@ -68,6 +68,21 @@ fn new_file_in(dir: &std::path::Path, name: &str) -> File {
         .unwrap()
 }
 
+/// A stream source and the lenient peer thread feeding it.
+type Fed<S> = (S, std::thread::JoinHandle<u64>);
+
+/// The receiving end of a loopback TCP connection whose peer sends `data`.
+fn fed_tcp(data: &Arc<Vec<u8>>) -> Fed<TcpStream> {
+    let (c, s) = tcp_pair();
+    (s, feed_lenient(c, data.clone()))
+}
+
+/// The reading end of a pipe whose peer writes `data`.
+fn fed_pipe(data: &Arc<Vec<u8>>) -> Fed<io::PipeReader> {
+    let (r, w) = io::pipe().unwrap();
+    (r, feed_lenient(w, data.clone()))
+}
+
 // ---------------------------------------------------------------------------------------------
 // ENOSPC on a 1 MiB private tmpfs: every kernel path into a file, and the loop.
 
@@ -127,8 +142,7 @@ fn enospc_pipe_to_file_splice() {
         Err(why) => skip!("{why}"),
     };
     let data = Arc::new(payload(2 << 20, 23));
-    let (mut r, w) = io::pipe().unwrap();
-    let feeder = feed_lenient(w, data.clone());
+    let (mut r, feeder) = fed_pipe(&data);
     let mut dst = new_file_in(&m.path, "dst");
     let res = Copier::new().copy_std(&mut r, &mut dst);
     let n = check_short(
@@ -160,8 +174,7 @@ fn enospc_tcp_to_file_splice_via_pipe() {
 /// exact count and prefix.
 fn tcp_into_full_tmpfs(dir: &std::path::Path, name: &str, seed: u64) {
     let data = Arc::new(payload(4 << 20, seed));
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     let mut dst = new_file_in(dir, name);
     let res = Copier::new().copy_std(&mut s, &mut dst);
     check_short(
@@ -207,8 +220,7 @@ fn enospc_buffered_loop() {
     // A socket source with the kernel path denied: the loop, same count rule.
     let m2 = private_tmpfs("1m").unwrap();
     let data = Arc::new(payload(4 << 20, 26));
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     let mut dst = new_file_in(&m2.path, "tcp");
     let res = Copier::new().deny(Strategy::SpliceViaPipe).copy_std(&mut s, &mut dst);
     check_short(
@@ -265,8 +277,7 @@ fn child_efbig() {
         "sendfile",
     );
 
-    let (mut r, w) = io::pipe().unwrap();
-    let feeder = feed_lenient(w, data.clone());
+    let (mut r, feeder) = fed_pipe(&data);
     let mut dst = tempfile::tempfile().unwrap();
     let res = Copier::new().copy_std(&mut r, &mut dst);
     exact(
@@ -276,8 +287,7 @@ fn child_efbig() {
     drop(r);
     feeder.join().unwrap();
 
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     let mut dst = tempfile::tempfile().unwrap();
     let res = Copier::new().copy_std(&mut s, &mut dst);
     exact(
@@ -331,8 +341,7 @@ fn dev_full_declines_then_enospc() {
         "file (sendfile EINVAL -> loop)",
     );
 
-    let (mut r, w) = io::pipe().unwrap();
-    let feeder = feed_lenient(w, data.clone());
+    let (mut r, feeder) = fed_pipe(&data);
     check(
         Copier::new().copy_std(&mut r, &mut full()),
         "pipe (splice EINVAL -> loop)",
@@ -340,8 +349,7 @@ fn dev_full_declines_then_enospc() {
     drop(r);
     feeder.join().unwrap();
 
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     check(
         Copier::new().copy_std(&mut s, &mut full()),
         "tcp (drain EINVAL -> rescue write)",
@@ -440,8 +448,7 @@ fn epipe_file_to_tcp_sendfile() {
 #[test]
 fn epipe_tcp_to_tcp_splice_via_pipe() {
     let data = Arc::new(payload(16 << 20, 33));
-    let (c1, mut s1) = tcp_pair();
-    let feeder = feed_lenient(c1, data.clone());
+    let (mut s1, feeder) = fed_tcp(&data);
     let (mut c2, s2) = tcp_pair();
     let peer = reader_that_quits(s2, 100_000);
     let res = Copier::new().copy_std(&mut s1, &mut c2);
@@ -462,8 +469,7 @@ fn epipe_tcp_to_tcp_splice_via_pipe() {
 #[test]
 fn epipe_pipe_to_unix_splice_keeps_the_rest() {
     let data = Arc::new(payload(8 << 20, 34));
-    let (mut r, w) = io::pipe().unwrap();
-    let feeder = feed_lenient(w, data.clone());
+    let (mut r, feeder) = fed_pipe(&data);
     let (mut a, b) = unix_pair();
     let peer = reader_that_quits(b, 100_000);
     let res = Copier::new().copy_std(&mut r, &mut a);
@@ -607,8 +613,7 @@ fn child_sigpipe(case: &str) {
             Copier::new().copy_std(&mut r, &mut a)
         }
         "sigpipe:via-pipe-unix" => {
-            let (c, mut s) = tcp_pair();
-            let _feeder = feed_lenient(c, data.clone());
+            let (mut s, _feeder) = fed_tcp(&data);
             reached();
             Copier::new().copy_std(&mut s, &mut a)
         }
@@ -824,8 +829,7 @@ fn internal_pipes_are_close_on_exec() {
 fn child_cloexec() {
     assert_eq!(fdcopy::pipe_pool_idle(), 0);
     let data = Arc::new(payload(8 << 20, 45));
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     let mut dst = tempfile::tempfile().unwrap();
     let before = pipe_inodes();
     let mut seen: Option<(String, Vec<String>)> = None;
@@ -872,6 +876,17 @@ fn child_cloexec() {
     );
 }
 
+/// `n` copies from `src` into `dst`, each one made and checked by `copy`; then the source is
+/// closed (a feeder still writing gets an error and stops) and its feeder joined.
+fn repeat<S, D>(src: Fed<S>, dst: &mut D, n: u64, mut copy: impl FnMut(&mut D, &mut S)) {
+    let (mut src, feeder) = src;
+    for _ in 0..n {
+        copy(dst, &mut src);
+    }
+    drop(src);
+    feeder.join().unwrap();
+}
+
 /// No descriptor leaks over many copies on every pair, succeeding and failing (Pattern B: the
 /// count of /proc/self/fd is this process's alone).
 #[test]
@@ -892,66 +907,51 @@ fn child_fds() {
     // TCP → file, small copies (the descriptor loop).
     {
         let n = 45_650;
-        let data = Arc::new(payload(n * SMALL as usize, 50));
-        let (c, mut s) = tcp_pair();
-        let feeder = feed_lenient(c, data.clone());
+        let data = Arc::new(payload((n * SMALL) as usize, 50));
         let mut f = tempfile::tempfile().unwrap();
-        for _ in 0..n {
-            assert_eq!(fdcopy::copy_n(&mut f, &mut s, SMALL).unwrap(), SMALL);
-        }
-        copies += n as u64;
+        repeat(fed_tcp(&data), &mut f, n, |f, s| {
+            assert_eq!(fdcopy::copy_n(f, s, SMALL).unwrap(), SMALL);
+        });
+        copies += n;
         same_bytes(&file_bytes(&f), &data, "tcp -> file small copies");
-        feeder.join().unwrap();
     }
     // pipe → file, small copies (the descriptor loop).
     {
         let n = 38_000;
-        let data = Arc::new(payload(n * SMALL as usize, 51));
-        let (mut r, w) = io::pipe().unwrap();
-        let feeder = feed_lenient(w, data.clone());
+        let data = Arc::new(payload((n * SMALL) as usize, 51));
         let mut f = tempfile::tempfile().unwrap();
-        for _ in 0..n {
-            assert_eq!(fdcopy::copy_n(&mut f, &mut r, SMALL).unwrap(), SMALL);
-        }
-        copies += n as u64;
+        repeat(fed_pipe(&data), &mut f, n, |f, r| {
+            assert_eq!(fdcopy::copy_n(f, r, SMALL).unwrap(), SMALL);
+        });
+        copies += n;
         same_bytes(&file_bytes(&f), &data, "pipe -> file small copies");
-        feeder.join().unwrap();
     }
     // TCP → file, copies above SMALL_COPY: splice via the pooled pipe, reused every time.
     {
         let n = 2_000;
-        let data = Arc::new(payload(n * KERNEL as usize, 56));
-        let (c, mut s) = tcp_pair();
-        let feeder = feed_lenient(c, data.clone());
+        let data = Arc::new(payload((n * KERNEL) as usize, 56));
         let mut f = tempfile::tempfile().unwrap();
-        for _ in 0..n {
-            let r = Copier::new()
-                .copy(&mut f, &mut fdcopy::limit_reader(&mut s, KERNEL))
-                .unwrap();
+        repeat(fed_tcp(&data), &mut f, n, |f, s| {
+            let r = Copier::new().copy(f, &mut fdcopy::limit_reader(s, KERNEL)).unwrap();
             assert_eq!(r.written(), KERNEL);
             assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
-        }
-        copies += n as u64;
+        });
+        copies += n;
         same_bytes(&file_bytes(&f), &data, "tcp -> file kernel copies");
-        feeder.join().unwrap();
     }
     // TCP → /dev/full, copies above SMALL_COPY: the drain into /dev/full is refused (EINVAL),
     // the pipe's bytes are rescued with write(2), which fails with ENOSPC: the pipe is closed.
     {
         let n = 2_000;
-        let data = Arc::new(payload(n * KERNEL as usize, 52));
-        let (c, mut s) = tcp_pair();
-        let feeder = feed_lenient(c, data.clone());
+        let data = Arc::new(payload((n * KERNEL) as usize, 52));
         let mut full = File::options().write(true).open("/dev/full").unwrap();
-        for _ in 0..n {
-            let e = fdcopy::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
+        repeat(fed_tcp(&data), &mut full, n, |full, s| {
+            let e = fdcopy::copy_n(full, s, KERNEL).unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
             assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
-        }
-        copies += n as u64;
-        failed += n as u64;
-        drop(s);
-        feeder.join().unwrap();
+        });
+        copies += n;
+        failed += n;
     }
     // A write-only source: copy_file_range and sendfile decline (EBADF), the loop fails.
     {
@@ -972,22 +972,18 @@ fn child_fds() {
     // pipe closed every time.
     match private_tmpfs("64k") {
         Ok(m) => {
-            let n = 2_000;
             let mut full = new_file_in(&m.path, "full");
             let chunk = vec![0u8; 4096];
             while full.write(&chunk).is_ok() {}
-            let data = Arc::new(payload(n * KERNEL as usize, 54));
-            let (c, mut s) = tcp_pair();
-            let feeder = feed_lenient(c, data.clone());
-            for _ in 0..n {
-                let e = fdcopy::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
+            let n = 2_000;
+            let data = Arc::new(payload((n * KERNEL) as usize, 54));
+            repeat(fed_tcp(&data), &mut full, n, |full, s| {
+                let e = fdcopy::copy_n(full, s, KERNEL).unwrap_err();
                 assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e:?}");
                 assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
-            }
-            copies += n as u64;
-            failed += n as u64;
-            drop(s);
-            feeder.join().unwrap();
+            });
+            copies += n;
+            failed += n;
         }
         Err(why) => println!("SKIP no_descriptor_leaks/stranded part: {why}"),
     }
