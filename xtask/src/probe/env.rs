@@ -7,7 +7,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::payload;
+use fdcopy_testkit::payload;
+
 use crate::errno::errno_name;
 
 /// Everything the probe learns before the live matrix.

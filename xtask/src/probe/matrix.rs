@@ -7,13 +7,13 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fdcopy::{Copier, CopyError, Facts, FdKind, PageCache, Report, SocketFamily, Strategy};
+use fdcopy_testkit::{drain, feed, payload, tcp_pair_on, unix_pair, Peer};
 
 use super::env::{temp_file_in, temp_file_with};
-use super::{payload, IO_TIMEOUT, SAMPLE};
+use super::{IO_TIMEOUT, SAMPLE};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SrcKind {
@@ -128,63 +128,23 @@ impl Row {
     }
 }
 
-fn timeouts<T>(
-    s: &T,
-    read: impl Fn(&T, Option<Duration>) -> io::Result<()>,
-    write: impl Fn(&T, Option<Duration>) -> io::Result<()>,
-) -> io::Result<()> {
-    read(s, Some(IO_TIMEOUT))?;
-    write(s, Some(IO_TIMEOUT))
-}
-
-/// A connected loopback TCP pair (client, accepted side), from the probe's one listener.
-fn tcp_pair(listener: &TcpListener) -> io::Result<(TcpStream, TcpStream)> {
-    let c = TcpStream::connect(listener.local_addr()?)?;
-    let (s, _) = listener.accept()?;
-    for x in [&c, &s] {
-        timeouts(x, TcpStream::set_read_timeout, TcpStream::set_write_timeout)?;
-    }
-    Ok((c, s))
-}
-
-fn unix_pair() -> io::Result<(UnixStream, UnixStream)> {
-    let (a, b) = UnixStream::pair()?;
-    for x in [&a, &b] {
-        timeouts(x, UnixStream::set_read_timeout, UnixStream::set_write_timeout)?;
-    }
-    Ok((a, b))
-}
-
-/// A thread writing `data` into `w`, then closing it (end of file for the reader).
-fn feed<W: Write + Send + 'static>(mut w: W, data: Arc<Vec<u8>>) -> JoinHandle<io::Result<()>> {
-    std::thread::spawn(move || w.write_all(&data))
-}
-
-/// A thread reading `r` to its end.
-fn drain<R: Read + Send + 'static>(mut r: R) -> JoinHandle<io::Result<Vec<u8>>> {
-    std::thread::spawn(move || {
-        let mut v = Vec::with_capacity(SAMPLE);
-        r.read_to_end(&mut v).map(|_| v)
-    })
-}
-
 enum Src {
     File(File),
-    Pipe(PipeReader, JoinHandle<io::Result<()>>),
-    Tcp(TcpStream, JoinHandle<io::Result<()>>),
-    Unix(UnixStream, JoinHandle<io::Result<()>>),
+    Pipe(PipeReader, Peer<()>),
+    Tcp(TcpStream, Peer<()>),
+    Unix(UnixStream, Peer<()>),
     Zero(Take<File>),
 }
 
 enum Dst {
     File(File),
-    Pipe(PipeWriter, JoinHandle<io::Result<Vec<u8>>>),
-    Tcp(TcpStream, JoinHandle<io::Result<Vec<u8>>>),
-    Unix(UnixStream, JoinHandle<io::Result<Vec<u8>>>),
+    Pipe(PipeWriter, Peer<Vec<u8>>),
+    Tcp(TcpStream, Peer<Vec<u8>>),
+    Unix(UnixStream, Peer<Vec<u8>>),
     Null(File),
 }
 
-fn make_src(kind: SrcKind, data: &Arc<Vec<u8>>, listener: &TcpListener, dir: &Path) -> io::Result<Src> {
+fn make_src(kind: SrcKind, data: &Arc<[u8]>, listener: &TcpListener, dir: &Path) -> io::Result<Src> {
     Ok(match kind {
         SrcKind::File => Src::File(temp_file_with(dir, data)?),
         SrcKind::Pipe => {
@@ -192,11 +152,11 @@ fn make_src(kind: SrcKind, data: &Arc<Vec<u8>>, listener: &TcpListener, dir: &Pa
             Src::Pipe(r, feed(w, Arc::clone(data)))
         }
         SrcKind::Tcp => {
-            let (c, s) = tcp_pair(listener)?;
+            let (c, s) = tcp_pair_on(listener, IO_TIMEOUT)?;
             Src::Tcp(s, feed(c, Arc::clone(data)))
         }
         SrcKind::Unix => {
-            let (a, b) = unix_pair()?;
+            let (a, b) = unix_pair(IO_TIMEOUT)?;
             Src::Unix(b, feed(a, Arc::clone(data)))
         }
         SrcKind::Zero => Src::Zero(File::open("/dev/zero")?.take(SAMPLE as u64)),
@@ -211,11 +171,11 @@ fn make_dst(kind: DstKind, listener: &TcpListener, dir: &Path) -> io::Result<Dst
             Dst::Pipe(w, drain(r))
         }
         DstKind::Tcp => {
-            let (c, s) = tcp_pair(listener)?;
+            let (c, s) = tcp_pair_on(listener, IO_TIMEOUT)?;
             Dst::Tcp(c, drain(s))
         }
         DstKind::Unix => {
-            let (a, b) = unix_pair()?;
+            let (a, b) = unix_pair(IO_TIMEOUT)?;
             Dst::Unix(a, drain(b))
         }
         DstKind::Null => Dst::Null(OpenOptions::new().write(true).open("/dev/null")?),
@@ -327,10 +287,9 @@ fn check_source(src: Src, bytes: u64, problems: &mut Vec<String>) {
     };
     if let Some(h) = feeder {
         match h.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) if problems.is_empty() => problems.push(format!("feeder: {e}")),
-            Ok(Err(_)) => {}
-            Err(_) => problems.push("feeder panicked".into()),
+            Ok(()) => {}
+            Err(e) if problems.is_empty() => problems.push(format!("feeder: {e}")),
+            Err(_) => {}
         }
     }
 }
@@ -349,17 +308,17 @@ fn check_destination(dst: Dst, bytes: u64, expected: &[u8], problems: &mut Vec<S
         }
         Dst::Pipe(w, h) => {
             drop(w);
-            Some(join_drain(h))
+            Some(h.join())
         }
         Dst::Tcp(w, h) => {
             let _ = w.shutdown(Shutdown::Write);
             drop(w);
-            Some(join_drain(h))
+            Some(h.join())
         }
         Dst::Unix(w, h) => {
             let _ = w.shutdown(Shutdown::Write);
             drop(w);
-            Some(join_drain(h))
+            Some(h.join())
         }
         // /dev/null keeps nothing: the count is all there is to check.
         Dst::Null(_) => None,
@@ -378,13 +337,8 @@ fn check_destination(dst: Dst, bytes: u64, expected: &[u8], problems: &mut Vec<S
     }
 }
 
-fn join_drain(h: JoinHandle<io::Result<Vec<u8>>>) -> io::Result<Vec<u8>> {
-    h.join()
-        .unwrap_or_else(|_| Err(io::Error::other("drain thread panicked")))
-}
-
 struct MatrixCtx {
-    data: Arc<Vec<u8>>,
+    data: Arc<[u8]>,
     zeros: Vec<u8>,
     listener: TcpListener,
     dir: PathBuf,
@@ -393,7 +347,7 @@ struct MatrixCtx {
 /// Runs every pair, naming the current one in `current` for the watchdog.
 pub fn run(current: &Mutex<String>) -> Result<Vec<Row>, String> {
     let ctx = MatrixCtx {
-        data: Arc::new(payload(SAMPLE, 1)),
+        data: Arc::from(payload(SAMPLE, 1)),
         zeros: vec![0u8; SAMPLE],
         listener: TcpListener::bind("127.0.0.1:0").map_err(|e| format!("loopback listener: {e}"))?,
         dir: std::env::temp_dir(),
