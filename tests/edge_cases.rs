@@ -17,6 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use fdcopy::{limit_reader, Copier, Progress, Report, Strategy, DEFAULT_BUFFER};
+use fdcopy_testkit::{drain, feed, payload};
 use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
 
 /// Waits (bounded) until `fd` has at least `n` bytes queued for reading (`FIONREAD`), so that a

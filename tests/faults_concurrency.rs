@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::payload;
 use fdcopy::{plan, Copier, Strategy};
+use fdcopy_testkit::payload;
 use support::*;
 
 /// A hang detector, not a speed limit: the copies take a few seconds at most.

@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use common::{payload, tcp_pair, unix_pair};
+use common::{tcp_pair, unix_pair};
 use fdcopy::{Copier, CopyError, PageCache, Report, Strategy};
+use fdcopy_testkit::payload;
 use support::*;
 
 const LIMIT: Duration = Duration::from_secs(60);

@@ -17,8 +17,8 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::payload;
 use fdcopy::{plan, verdict, Copier, Facts, Plan, Strategy, Syscall, Verdict};
+use fdcopy_testkit::payload;
 use support::seccomp::{self, Rule};
 use support::*;
 
