@@ -7,21 +7,10 @@ pub mod contract;
 pub mod fd_pairs;
 pub mod strategy_table;
 
-/// A deterministic, non-repeating payload of `len` bytes (xorshift), different per `seed`.
-/// The fuzzers choose lengths, not bytes: the contents never steer the engine, but a
-/// non-repeating pattern makes any misplaced or duplicated byte visible.
-pub fn payload(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
+/// The payloads of every target (`fdcopy_testkit`'s). The fuzzers choose lengths, not bytes:
+/// the contents never steer the engine, but a non-repeating pattern makes any misplaced or
+/// duplicated byte visible.
+pub use fdcopy_testkit::payload;
 
 /// Engine defects the targets found, as plain tests (`cargo test` in `fuzz/`, `--ignored` to
 /// see the open ones fail).
