@@ -21,8 +21,8 @@
 //! and OUTFILE holds exactly the X bytes received), a reset connection, a response head over
 //! 64 KiB, a timeout (30 s without data). Usage errors exit with status 2.
 //!
-//! The code lives in `examples/http/mod.rs`, shared with `http_serve`, `tests/http.rs` and
-//! the bench.
+//! The code lives in `examples/http/` (the client in `client.rs`, the fdcopy call in its
+//! `read_body`), shared with `http_serve`, `tests/http.rs` and the bench.
 
 mod http;
 
