@@ -877,15 +877,52 @@ fn child_cloexec() {
     );
 }
 
-/// `n` copies from `src` into `dst`, each one made and checked by `copy`; then the source is
-/// closed (a feeder still writing gets an error and stops) and its feeder joined.
-fn repeat<S, D>(src: Fed<S>, dst: &mut D, n: u64, mut copy: impl FnMut(&mut D, &mut S)) {
-    let (mut src, feeder) = src;
+/// `n` copies from a stream source (`fed`: a TCP socket or a pipe whose peer sends a new
+/// payload of `n * each` bytes) into `dst`, each one made and checked by `copy`; then the source
+/// is closed (a feeder still writing gets an error and stops) and its feeder joined. Returns
+/// the payload.
+fn repeat<S, D>(
+    fed: fn(&Arc<Vec<u8>>) -> Fed<S>,
+    n: u64,
+    each: u64,
+    seed: u64,
+    dst: &mut D,
+    mut copy: impl FnMut(&mut D, &mut S),
+) -> Arc<Vec<u8>> {
+    let data = Arc::new(payload((n * each) as usize, seed));
+    let (mut src, feeder) = fed(&data);
     for _ in 0..n {
         copy(dst, &mut src);
     }
     drop(src);
     feeder.join().unwrap();
+    data
+}
+
+/// [`repeat`] into a new temporary file, which must then hold the whole payload. Returns `n`.
+fn repeat_into_file<S>(
+    fed: fn(&Arc<Vec<u8>>) -> Fed<S>,
+    n: u64,
+    each: u64,
+    seed: u64,
+    what: &str,
+    copy: impl FnMut(&mut File, &mut S),
+) -> u64 {
+    let mut f = tempfile::tempfile().unwrap();
+    let data = repeat(fed, n, each, seed, &mut f, copy);
+    same_bytes(&file_bytes(&f), &data, what);
+    n
+}
+
+/// [`repeat`] of copies of `each` bytes (above `SMALL_COPY`) from TCP into `full`, which has no
+/// space left: every one fails with ENOSPC after splicing into the pipe. Returns `n`.
+fn enospc_every_time(full: &mut File, n: u64, each: u64, seed: u64) -> u64 {
+    repeat(fed_tcp, n, each, seed, full, |full, s| {
+        let e = fdcopy::copy_n(full, s, each).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e:?}");
+        assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
+    });
+    n
 }
 
 /// No descriptor leaks over many copies on every pair, succeeding and failing (Pattern B: the
@@ -906,54 +943,26 @@ fn child_fds() {
     const SMALL: u64 = 64;
     const KERNEL: u64 = fdcopy::SMALL_COPY + 4096;
     // TCP → file, small copies (the descriptor loop).
-    {
-        let n = 45_650;
-        let data = Arc::new(payload((n * SMALL) as usize, 50));
-        let mut f = tempfile::tempfile().unwrap();
-        repeat(fed_tcp(&data), &mut f, n, |f, s| {
-            assert_eq!(fdcopy::copy_n(f, s, SMALL).unwrap(), SMALL);
-        });
-        copies += n;
-        same_bytes(&file_bytes(&f), &data, "tcp -> file small copies");
-    }
+    copies += repeat_into_file(fed_tcp, 45_650, SMALL, 50, "tcp -> file small copies", |f, s| {
+        assert_eq!(fdcopy::copy_n(f, s, SMALL).unwrap(), SMALL);
+    });
     // pipe → file, small copies (the descriptor loop).
-    {
-        let n = 38_000;
-        let data = Arc::new(payload((n * SMALL) as usize, 51));
-        let mut f = tempfile::tempfile().unwrap();
-        repeat(fed_pipe(&data), &mut f, n, |f, r| {
-            assert_eq!(fdcopy::copy_n(f, r, SMALL).unwrap(), SMALL);
-        });
-        copies += n;
-        same_bytes(&file_bytes(&f), &data, "pipe -> file small copies");
-    }
+    copies += repeat_into_file(fed_pipe, 38_000, SMALL, 51, "pipe -> file small copies", |f, r| {
+        assert_eq!(fdcopy::copy_n(f, r, SMALL).unwrap(), SMALL);
+    });
     // TCP → file, copies above SMALL_COPY: splice via the pooled pipe, reused every time.
-    {
-        let n = 2_000;
-        let data = Arc::new(payload((n * KERNEL) as usize, 56));
-        let mut f = tempfile::tempfile().unwrap();
-        repeat(fed_tcp(&data), &mut f, n, |f, s| {
-            let r = Copier::new().copy(f, &mut fdcopy::limit_reader(s, KERNEL)).unwrap();
-            assert_eq!(r.written(), KERNEL);
-            assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
-        });
-        copies += n;
-        same_bytes(&file_bytes(&f), &data, "tcp -> file kernel copies");
-    }
+    copies += repeat_into_file(fed_tcp, 2_000, KERNEL, 56, "tcp -> file kernel copies", |f, s| {
+        let r = Copier::new().copy(f, &mut fdcopy::limit_reader(s, KERNEL)).unwrap();
+        assert_eq!(r.written(), KERNEL);
+        assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
+    });
     // TCP → /dev/full, copies above SMALL_COPY: the drain into /dev/full is refused (EINVAL),
     // the pipe's bytes are rescued with write(2), which fails with ENOSPC: the pipe is closed.
-    {
-        let n = 2_000;
-        let data = Arc::new(payload((n * KERNEL) as usize, 52));
-        let mut full = File::options().write(true).open("/dev/full").unwrap();
-        repeat(fed_tcp(&data), &mut full, n, |full, s| {
-            let e = fdcopy::copy_n(full, s, KERNEL).unwrap_err();
-            assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
-            assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
-        });
-        copies += n;
-        failed += n;
-    }
+    let mut full = File::options().write(true).open("/dev/full").unwrap();
+    let n = enospc_every_time(&mut full, 2_000, KERNEL, 52);
+    drop(full);
+    copies += n;
+    failed += n;
     // A write-only source: copy_file_range and sendfile decline (EBADF), the loop fails.
     {
         let n = 10_000;
@@ -976,13 +985,7 @@ fn child_fds() {
             let mut full = new_file_in(&m.path, "full");
             let chunk = vec![0u8; 4096];
             while full.write(&chunk).is_ok() {}
-            let n = 2_000;
-            let data = Arc::new(payload((n * KERNEL) as usize, 54));
-            repeat(fed_tcp(&data), &mut full, n, |full, s| {
-                let e = fdcopy::copy_n(full, s, KERNEL).unwrap_err();
-                assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e:?}");
-                assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
-            });
+            let n = enospc_every_time(&mut full, 2_000, KERNEL, 54);
             copies += n;
             failed += n;
         }
