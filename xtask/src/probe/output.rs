@@ -2,7 +2,7 @@
 
 use fdcopy::Strategy;
 
-use super::env::Findings;
+use super::env::{Filesystems, Findings, IoUring, Pipes};
 use super::matrix::Row;
 use super::SAMPLE;
 use crate::errno::errno_name;
@@ -37,20 +37,23 @@ fn setpipe_text(r: &Result<usize, i32>) -> String {
 
 /// The human report: the environment's findings, then the matrix as a table.
 pub fn print_human(env: &Findings, rows: &[Row]) {
-    let Findings {
-        kernel,
-        syscalls,
-        pipes,
-        fs,
-        uring,
-    } = env;
-    println!("fdcopy probe: Linux {} ({})", kernel.release, kernel.machine);
+    println!("fdcopy probe: Linux {} ({})", env.kernel.release, env.kernel.machine);
     println!();
     println!("syscalls (called with fd -1: EBADF = available, ENOSYS = not implemented, EPERM = denied)");
-    for s in syscalls {
+    for s in &env.syscalls {
         println!("  {:<16} {:<28} {}", s.name, s.status, s.note);
     }
     println!();
+    print_pipes(&env.pipes);
+    println!();
+    print_filesystems(&env.fs);
+    println!();
+    print_io_uring(&env.uring);
+    println!();
+    print_matrix(rows);
+}
+
+fn print_pipes(pipes: &Pipes) {
     println!("pipes");
     let opt = |v: Option<usize>| v.map_or("unknown".to_string(), |n| n.to_string());
     println!("  {:<34} {}", "pipe-max-size", opt(pipes.max_size));
@@ -67,7 +70,9 @@ pub fn print_human(env: &Findings, rows: &[Row]) {
         None => "not tried".to_string(),
     };
     println!("  {:<34} {}", "F_SETPIPE_SZ 2 x pipe-max-size", above);
-    println!();
+}
+
+fn print_filesystems(fs: &Filesystems) {
     let t = fs.temp_dir.display().to_string();
     println!("filesystems");
     println!("  {:<34} {} ({})", "temp dir", t, fs.temp_fs);
@@ -83,7 +88,9 @@ pub fn print_human(env: &Findings, rows: &[Row]) {
         cfr_text(&fs.cfr_cross)
     );
     println!("  {:<34} {}", format!("reflink in {t}"), reflink_text(&fs.reflink));
-    println!();
+}
+
+fn print_io_uring(uring: &IoUring) {
     println!("io_uring (informational: fdcopy does not use it)");
     let sysctl = match uring.sysctl {
         Some(0) => "0 (enabled)".to_string(),
@@ -98,7 +105,9 @@ pub fn print_human(env: &Findings, rows: &[Row]) {
         None => "succeeded".to_string(),
     };
     println!("  {:<34} {} -> {}", "io_uring_setup(0, NULL)", setup, uring.status());
-    println!();
+}
+
+fn print_matrix(rows: &[Row]) {
     println!(
         "live matrix: {} MiB per pair through fdcopy::Copier::copy_std with std types",
         SAMPLE >> 20
