@@ -1,4 +1,4 @@
-//! The HTTP download example end to end: the server of `examples/http/mod.rs` in process on a
+//! The HTTP download example end to end: the server of `examples/http/` in process on a
 //! loopback listener, its client against it, every body checked byte for byte.
 //!
 //! The client parses the head through a `BufReader<TcpStream>` and hands fdcopy
@@ -8,15 +8,17 @@
 //! bounded) until enough of the response is queued on the socket, so that the first fill is
 //! deterministic.
 
+mod common;
 #[path = "../examples/http/mod.rs"]
 mod http;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::contents;
 use fdcopy::{Progress, Strategy};
 use http::{Body, BodyEnd, Fetched, Framing, GetError, ServeConfig, Url, HEAD_BUFFER};
 
@@ -64,16 +66,6 @@ fn out_file() -> File {
     tempfile::tempfile_in("/dev/shm")
         .or_else(|_| tempfile::tempfile())
         .unwrap()
-}
-
-/// The whole content of `f`, and its offset (left where it was).
-fn contents(f: &mut File) -> (Vec<u8>, u64) {
-    let pos = f.stream_position().unwrap();
-    f.seek(SeekFrom::Start(0)).unwrap();
-    let mut v = Vec::new();
-    f.read_to_end(&mut v).unwrap();
-    f.seek(SeekFrom::Start(pos)).unwrap();
-    (v, pos)
 }
 
 /// Waits (bounded) until what is queued on `stream` satisfies `ready`.
