@@ -7,7 +7,7 @@
 //!
 //! The response head is parsed through a `BufReader<TcpStream>` (8 KiB, std's default), whose
 //! first fill usually holds the start of the body as well. The body is then copied with
-//! `fdcopy::Copier::copy_std(&mut (&mut reader).take(content_length), &mut file)`: the bytes
+//! `fdcopy::Copier::copy(&mut (&mut reader).take(content_length), &mut file)`: the bytes
 //! already buffered go out first (strategy `buffered`), the rest moves from the socket to the
 //! file with `splice` through a pipe (strategy `splice-via-pipe`), never past
 //! `Content-Length` (golang/go#48530 measured this download shape). The output lists every
@@ -21,8 +21,8 @@
 //! and OUTFILE holds exactly the X bytes received), a reset connection, a response head over
 //! 64 KiB, a timeout (30 s without data). Usage errors exit with status 2.
 //!
-//! The code lives in `examples/http/mod.rs`, shared with `http_serve`, `tests/http.rs` and
-//! the bench.
+//! The code lives in `examples/http/` (the client in `client.rs`, the fdcopy call in its
+//! `read_body`), shared with `http_serve`, `tests/http.rs` and the bench.
 
 mod http;
 
@@ -31,8 +31,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use fdcopy::Progress;
-use http::{Body, Framing, GetError, Url};
+use http::{Body, Framing, GetError, Received, Url};
 
 const USAGE: &str = "usage: http_get http://HOST[:PORT]/PATH OUTFILE";
 
@@ -87,7 +86,7 @@ fn run(url: &str, out: &Path) -> Result<(), GetError> {
     let mut file = http::create(out)?;
     let mut meter = Meter::new(total);
     let result = {
-        let mut on_progress = |p: Progress| meter.update(p);
+        let mut on_progress = |p: Received| meter.update(p);
         http::read_body(&mut reader, framing, &mut file, &mut on_progress)
     };
     meter.finish();
@@ -119,7 +118,7 @@ struct Meter {
     total: Option<u64>,
     step: u64,
     next: u64,
-    last: Option<Progress>,
+    last: Option<Received>,
     shown: u64,
 }
 
@@ -138,7 +137,7 @@ impl Meter {
         }
     }
 
-    fn update(&mut self, p: Progress) {
+    fn update(&mut self, p: Received) {
         self.last = Some(p);
         if p.written >= self.next {
             self.show(p);
@@ -146,7 +145,7 @@ impl Meter {
         }
     }
 
-    fn show(&mut self, p: Progress) {
+    fn show(&mut self, p: Received) {
         self.shown = p.written;
         let line = match self.total {
             Some(t) if t > 0 => format!(

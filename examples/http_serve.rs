@@ -29,8 +29,8 @@
 //! * `/__stall/<n>/<m>`: `Content-Length: n`, `m <= n` bytes, then silence until the client
 //!   closes (for client timeouts).
 //!
-//! The code lives in `examples/http/mod.rs`, shared with `http_get`, `tests/http.rs` and the
-//! bench.
+//! The code lives in `examples/http/` (the server in `server.rs`, the fdcopy call in its
+//! `send_file`), shared with `http_get`, `tests/http.rs` and the bench.
 
 mod http;
 

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use fdcopy::go::limit_reader;
 use fdcopy::{Copier, Progress, Report, Strategy};
+use fdcopy_testkit::{drain, feed, payload};
 use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
 
 /// Waits (bounded) until `fd` has at least `n` bytes queued for reading (`FIONREAD`), so that a

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::payload;
 use fdcopy::table::plan;
 use fdcopy::{Copier, Strategy};
+use fdcopy_testkit::payload;
 use support::*;
 
 /// A hang detector, not a speed limit: the copies take a few seconds at most.

@@ -19,8 +19,8 @@ use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::payload;
 use fdcopy::{Copier, Strategy};
+use fdcopy_testkit::payload;
 use support::*;
 
 const EXT4: i64 = 0xEF53;

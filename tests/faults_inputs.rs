@@ -12,8 +12,8 @@ use std::io::{Seek, SeekFrom};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use common::payload;
 use fdcopy::{Copier, CopyError, Fd, Report};
+use fdcopy_testkit::payload;
 use support::*;
 
 const DEADLINE: Duration = Duration::from_secs(20);

@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use common::{payload, tcp_pair, unix_pair};
+use common::{tcp_pair, unix_pair};
 use fdcopy::{Copier, CopyError, PageCache, Report, Strategy};
+use fdcopy_testkit::payload;
 use support::*;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -66,6 +67,21 @@ fn new_file_in(dir: &std::path::Path, name: &str) -> File {
         .create_new(true)
         .open(dir.join(name))
         .unwrap()
+}
+
+/// A stream source and the lenient peer thread feeding it.
+type Fed<S> = (S, std::thread::JoinHandle<u64>);
+
+/// The receiving end of a loopback TCP connection whose peer sends `data`.
+fn fed_tcp(data: &Arc<Vec<u8>>) -> Fed<TcpStream> {
+    let (c, s) = tcp_pair();
+    (s, feed_lenient(c, data.clone()))
+}
+
+/// The reading end of a pipe whose peer writes `data`.
+fn fed_pipe(data: &Arc<Vec<u8>>) -> Fed<io::PipeReader> {
+    let (r, w) = io::pipe().unwrap();
+    (r, feed_lenient(w, data.clone()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,8 +143,7 @@ fn enospc_pipe_to_file_splice() {
         Err(why) => skip!("{why}"),
     };
     let data = Arc::new(payload(2 << 20, 23));
-    let (mut r, w) = io::pipe().unwrap();
-    let feeder = feed_lenient(w, data.clone());
+    let (mut r, feeder) = fed_pipe(&data);
     let mut dst = new_file_in(&m.path, "dst");
     let res = Copier::new().copy(&mut r, &mut dst);
     let n = check_short(
@@ -160,8 +175,7 @@ fn enospc_tcp_to_file_splice_via_pipe() {
 /// exact count and prefix.
 fn tcp_into_full_tmpfs(dir: &std::path::Path, name: &str, seed: u64) {
     let data = Arc::new(payload(4 << 20, seed));
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     let mut dst = new_file_in(dir, name);
     let res = Copier::new().copy(&mut s, &mut dst);
     check_short(
@@ -207,8 +221,7 @@ fn enospc_buffered_loop() {
     // A socket source with the kernel path denied: the loop, same count rule.
     let m2 = private_tmpfs("1m").unwrap();
     let data = Arc::new(payload(4 << 20, 26));
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     let mut dst = new_file_in(&m2.path, "tcp");
     let res = Copier::new().deny(Strategy::SpliceViaPipe).copy(&mut s, &mut dst);
     check_short(
@@ -265,8 +278,7 @@ fn child_efbig() {
         "sendfile",
     );
 
-    let (mut r, w) = io::pipe().unwrap();
-    let feeder = feed_lenient(w, data.clone());
+    let (mut r, feeder) = fed_pipe(&data);
     let mut dst = tempfile::tempfile().unwrap();
     let res = Copier::new().copy(&mut r, &mut dst);
     exact(
@@ -276,8 +288,7 @@ fn child_efbig() {
     drop(r);
     feeder.join().unwrap();
 
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     let mut dst = tempfile::tempfile().unwrap();
     let res = Copier::new().copy(&mut s, &mut dst);
     exact(
@@ -331,14 +342,12 @@ fn dev_full_declines_then_enospc() {
         "file (sendfile EINVAL -> loop)",
     );
 
-    let (mut r, w) = io::pipe().unwrap();
-    let feeder = feed_lenient(w, data.clone());
+    let (mut r, feeder) = fed_pipe(&data);
     check(Copier::new().copy(&mut r, &mut full()), "pipe (splice EINVAL -> loop)");
     drop(r);
     feeder.join().unwrap();
 
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     check(
         Copier::new().copy(&mut s, &mut full()),
         "tcp (drain EINVAL -> rescue write)",
@@ -437,8 +446,7 @@ fn epipe_file_to_tcp_sendfile() {
 #[test]
 fn epipe_tcp_to_tcp_splice_via_pipe() {
     let data = Arc::new(payload(16 << 20, 33));
-    let (c1, mut s1) = tcp_pair();
-    let feeder = feed_lenient(c1, data.clone());
+    let (mut s1, feeder) = fed_tcp(&data);
     let (mut c2, s2) = tcp_pair();
     let peer = reader_that_quits(s2, 100_000);
     let res = Copier::new().copy(&mut s1, &mut c2);
@@ -459,8 +467,7 @@ fn epipe_tcp_to_tcp_splice_via_pipe() {
 #[test]
 fn epipe_pipe_to_unix_splice_keeps_the_rest() {
     let data = Arc::new(payload(8 << 20, 34));
-    let (mut r, w) = io::pipe().unwrap();
-    let feeder = feed_lenient(w, data.clone());
+    let (mut r, feeder) = fed_pipe(&data);
     let (mut a, b) = unix_pair();
     let peer = reader_that_quits(b, 100_000);
     let res = Copier::new().copy(&mut r, &mut a);
@@ -604,8 +611,7 @@ fn child_sigpipe(case: &str) {
             Copier::new().copy(&mut r, &mut a)
         }
         "sigpipe:via-pipe-unix" => {
-            let (c, mut s) = tcp_pair();
-            let _feeder = feed_lenient(c, data.clone());
+            let (mut s, _feeder) = fed_tcp(&data);
             reached();
             Copier::new().copy(&mut s, &mut a)
         }
@@ -821,8 +827,7 @@ fn internal_pipes_are_close_on_exec() {
 fn child_cloexec() {
     assert_eq!(fdcopy::__test::pipe_pool_idle(), 0);
     let data = Arc::new(payload(8 << 20, 45));
-    let (c, mut s) = tcp_pair();
-    let feeder = feed_lenient(c, data.clone());
+    let (mut s, feeder) = fed_tcp(&data);
     let mut dst = tempfile::tempfile().unwrap();
     let before = pipe_inodes();
     let mut seen: Option<(String, Vec<String>)> = None;
@@ -866,6 +871,54 @@ fn child_cloexec() {
     );
 }
 
+/// `n` copies from a stream source (`fed`: a TCP socket or a pipe whose peer sends a new
+/// payload of `n * each` bytes) into `dst`, each one made and checked by `copy`; then the source
+/// is closed (a feeder still writing gets an error and stops) and its feeder joined. Returns
+/// the payload.
+fn repeat<S, D>(
+    fed: fn(&Arc<Vec<u8>>) -> Fed<S>,
+    n: u64,
+    each: u64,
+    seed: u64,
+    dst: &mut D,
+    mut copy: impl FnMut(&mut D, &mut S),
+) -> Arc<Vec<u8>> {
+    let data = Arc::new(payload((n * each) as usize, seed));
+    let (mut src, feeder) = fed(&data);
+    for _ in 0..n {
+        copy(dst, &mut src);
+    }
+    drop(src);
+    feeder.join().unwrap();
+    data
+}
+
+/// [`repeat`] into a new temporary file, which must then hold the whole payload. Returns `n`.
+fn repeat_into_file<S>(
+    fed: fn(&Arc<Vec<u8>>) -> Fed<S>,
+    n: u64,
+    each: u64,
+    seed: u64,
+    what: &str,
+    copy: impl FnMut(&mut File, &mut S),
+) -> u64 {
+    let mut f = tempfile::tempfile().unwrap();
+    let data = repeat(fed, n, each, seed, &mut f, copy);
+    same_bytes(&file_bytes(&f), &data, what);
+    n
+}
+
+/// [`repeat`] of copies of `each` bytes (above `SMALL_COPY`) from TCP into `full`, which has no
+/// space left: every one fails with ENOSPC after splicing into the pipe. Returns `n`.
+fn enospc_every_time(full: &mut File, n: u64, each: u64, seed: u64) -> u64 {
+    repeat(fed_tcp, n, each, seed, full, |full, s| {
+        let e = fdcopy::go::copy_n(full, s, each).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e:?}");
+        assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
+    });
+    n
+}
+
 /// No descriptor leaks over many copies on every pair, succeeding and failing (Pattern B: the
 /// count of /proc/self/fd is this process's alone).
 #[test]
@@ -884,69 +937,28 @@ fn child_fds() {
     const SMALL: u64 = 64;
     const KERNEL: u64 = fdcopy::table::SMALL_COPY + 4096;
     // TCP → file, small copies (the descriptor loop).
-    {
-        let n = 45_650;
-        let data = Arc::new(payload(n * SMALL as usize, 50));
-        let (c, mut s) = tcp_pair();
-        let feeder = feed_lenient(c, data.clone());
-        let mut f = tempfile::tempfile().unwrap();
-        for _ in 0..n {
-            assert_eq!(fdcopy::go::copy_n(&mut f, &mut s, SMALL).unwrap(), SMALL);
-        }
-        copies += n as u64;
-        same_bytes(&file_bytes(&f), &data, "tcp -> file small copies");
-        feeder.join().unwrap();
-    }
+    copies += repeat_into_file(fed_tcp, 45_650, SMALL, 50, "tcp -> file small copies", |f, s| {
+        assert_eq!(fdcopy::go::copy_n(f, s, SMALL).unwrap(), SMALL);
+    });
     // pipe → file, small copies (the descriptor loop).
-    {
-        let n = 38_000;
-        let data = Arc::new(payload(n * SMALL as usize, 51));
-        let (mut r, w) = io::pipe().unwrap();
-        let feeder = feed_lenient(w, data.clone());
-        let mut f = tempfile::tempfile().unwrap();
-        for _ in 0..n {
-            assert_eq!(fdcopy::go::copy_n(&mut f, &mut r, SMALL).unwrap(), SMALL);
-        }
-        copies += n as u64;
-        same_bytes(&file_bytes(&f), &data, "pipe -> file small copies");
-        feeder.join().unwrap();
-    }
+    copies += repeat_into_file(fed_pipe, 38_000, SMALL, 51, "pipe -> file small copies", |f, r| {
+        assert_eq!(fdcopy::go::copy_n(f, r, SMALL).unwrap(), SMALL);
+    });
     // TCP → file, copies above SMALL_COPY: splice via the pooled pipe, reused every time.
-    {
-        let n = 2_000;
-        let data = Arc::new(payload(n * KERNEL as usize, 56));
-        let (c, mut s) = tcp_pair();
-        let feeder = feed_lenient(c, data.clone());
-        let mut f = tempfile::tempfile().unwrap();
-        for _ in 0..n {
-            let r = Copier::new()
-                .go_copy(&mut f, &mut fdcopy::go::limit_reader(&mut s, KERNEL))
-                .unwrap();
-            assert_eq!(r.written(), KERNEL);
-            assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
-        }
-        copies += n as u64;
-        same_bytes(&file_bytes(&f), &data, "tcp -> file kernel copies");
-        feeder.join().unwrap();
-    }
+    copies += repeat_into_file(fed_tcp, 2_000, KERNEL, 56, "tcp -> file kernel copies", |f, s| {
+        let r = Copier::new()
+            .go_copy(f, &mut fdcopy::go::limit_reader(s, KERNEL))
+            .unwrap();
+        assert_eq!(r.written(), KERNEL);
+        assert_eq!(r.strategy(), Strategy::SpliceViaPipe, "{r:?}");
+    });
     // TCP → /dev/full, copies above SMALL_COPY: the drain into /dev/full is refused (EINVAL),
     // the pipe's bytes are rescued with write(2), which fails with ENOSPC: the pipe is closed.
-    {
-        let n = 2_000;
-        let data = Arc::new(payload(n * KERNEL as usize, 52));
-        let (c, mut s) = tcp_pair();
-        let feeder = feed_lenient(c, data.clone());
-        let mut full = File::options().write(true).open("/dev/full").unwrap();
-        for _ in 0..n {
-            let e = fdcopy::go::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
-            assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
-            assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
-        }
-        copies += n as u64;
-        failed += n as u64;
-        drop(s);
-        feeder.join().unwrap();
-    }
+    let mut full = File::options().write(true).open("/dev/full").unwrap();
+    let n = enospc_every_time(&mut full, 2_000, KERNEL, 52);
+    drop(full);
+    copies += n;
+    failed += n;
     // A write-only source: copy_file_range and sendfile decline (EBADF), the loop fails.
     {
         let n = 10_000;
@@ -966,22 +978,12 @@ fn child_fds() {
     // pipe closed every time.
     match private_tmpfs("64k") {
         Ok(m) => {
-            let n = 2_000;
             let mut full = new_file_in(&m.path, "full");
             let chunk = vec![0u8; 4096];
             while full.write(&chunk).is_ok() {}
-            let data = Arc::new(payload(n * KERNEL as usize, 54));
-            let (c, mut s) = tcp_pair();
-            let feeder = feed_lenient(c, data.clone());
-            for _ in 0..n {
-                let e = fdcopy::go::copy_n(&mut full, &mut s, KERNEL).unwrap_err();
-                assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e:?}");
-                assert_eq!(e.report().last(), Some(Strategy::SpliceViaPipe), "{e:?}");
-            }
-            copies += n as u64;
-            failed += n as u64;
-            drop(s);
-            feeder.join().unwrap();
+            let n = enospc_every_time(&mut full, 2_000, KERNEL, 54);
+            copies += n;
+            failed += n;
         }
         Err(why) => println!("SKIP no_descriptor_leaks/stranded part: {why}"),
     }

@@ -17,9 +17,9 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::payload;
 use fdcopy::table::{plan, verdict, Facts, Plan, Syscall, Verdict};
 use fdcopy::{Copier, Strategy};
+use fdcopy_testkit::payload;
 use support::seccomp::{self, Rule};
 use support::*;
 

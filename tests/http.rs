@@ -1,4 +1,4 @@
-//! The HTTP download example end to end: the server of `examples/http/mod.rs` in process on a
+//! The HTTP download example end to end: the server of `examples/http/` in process on a
 //! loopback listener, its client against it, every body checked byte for byte.
 //!
 //! The client parses the head through a `BufReader<TcpStream>` and hands fdcopy
@@ -8,17 +8,19 @@
 //! bounded) until enough of the response is queued on the socket, so that the first fill is
 //! deterministic.
 
+mod common;
 #[path = "../examples/http/mod.rs"]
 mod http;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fdcopy::{Progress, Strategy};
-use http::{Body, BodyEnd, Fetched, Framing, GetError, ServeConfig, Url, HEAD_BUFFER};
+use common::contents;
+use fdcopy::Strategy;
+use http::{Body, BodyEnd, Fetched, Framing, GetError, Received, ServeConfig, Url, HEAD_BUFFER};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -66,16 +68,6 @@ fn out_file() -> File {
         .unwrap()
 }
 
-/// The whole content of `f`, and its offset (left where it was).
-fn contents(f: &mut File) -> (Vec<u8>, u64) {
-    let pos = f.stream_position().unwrap();
-    f.seek(SeekFrom::Start(0)).unwrap();
-    let mut v = Vec::new();
-    f.read_to_end(&mut v).unwrap();
-    f.seek(SeekFrom::Start(pos)).unwrap();
-    (v, pos)
-}
-
 /// Waits (bounded) until what is queued on `stream` satisfies `ready`.
 fn wait_queued(stream: &TcpStream, ready: impl Fn(&[u8]) -> bool) {
     let mut buf = vec![0u8; 256 * 1024];
@@ -117,7 +109,7 @@ fn fetch(
     addr: SocketAddr,
     path: &str,
     ready: Ready<'_>,
-) -> (Result<Fetched, GetError>, File, BufReader<TcpStream>, Vec<Progress>) {
+) -> (Result<Fetched, GetError>, File, BufReader<TcpStream>, Vec<Received>) {
     let url = Url::parse(&format!("http://{addr}{path}")).unwrap();
     let stream = http::connect(&url).unwrap();
     http::send_request(&stream, &url).unwrap();
@@ -132,7 +124,7 @@ fn fetch(
 }
 
 /// Progress events must add up: increasing totals, each the previous plus its chunk.
-fn check_progress(events: &[Progress], total: u64) {
+fn check_progress(events: &[Received], total: u64) {
     let mut sum = 0;
     for p in events {
         assert!(p.chunk > 0, "{p:?}");

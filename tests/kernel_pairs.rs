@@ -15,10 +15,10 @@ use std::io::{self, PipeReader, PipeWriter, Read, Seek, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
-use std::thread::JoinHandle;
 
 use fdcopy::go::limit_reader;
 use fdcopy::{Copier, CopyError, CopySink, CopySource, PageCache, Report, Strategy};
+use fdcopy_testkit::{drain, feed, payload, Peer};
 
 /// Stream payloads: a few MiB, so that the kernel paths really run (copies known to be at most
 /// `SMALL_COPY` take the loop), and not a multiple of any page or pipe size.
@@ -124,7 +124,7 @@ struct Source {
     fd: SrcFd,
     /// Every byte the source yields from its position to its end (`None`: `/dev/zero`).
     stream: Option<Vec<u8>>,
-    feeder: Option<JoinHandle<()>>,
+    feeder: Option<Peer<()>>,
 }
 
 impl Source {
@@ -230,7 +230,7 @@ struct Sink {
     fd: DstFd,
     /// A destination file's content before the copy (it is positioned at `DST_START`).
     pre: Vec<u8>,
-    drain: Option<JoinHandle<Vec<u8>>>,
+    drain: Option<Peer<Vec<u8>>>,
 }
 
 impl Sink {

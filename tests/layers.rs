@@ -141,7 +141,10 @@ fn every_module_imports_only_its_own_row_or_below() {
         let mine = row(m).unwrap_or_else(|| panic!("module {m} is not in docs/architecture.md's layers"));
         for d in deps(&code) {
             let theirs = row(&d).unwrap_or_else(|| panic!("{m} imports {d}, which is in no layer"));
-            assert!(theirs >= mine, "{m} (row {mine}) imports {d} (row {theirs}), which is above it");
+            assert!(
+                theirs >= mine,
+                "{m} (row {mine}) imports {d} (row {theirs}), which is above it"
+            );
         }
     }
 }

@@ -17,8 +17,8 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::payload;
 use fdcopy::{Copier, Strategy};
+use fdcopy_testkit::payload;
 use support::seccomp::{self, Rule};
 use support::*;
 

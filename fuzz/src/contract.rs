@@ -518,16 +518,16 @@ pub fn run(input: Input) {
             if buffer.is_some() {
                 c = c.buffer(&mut buf);
             }
-            Outcome::from_copier(c.copy(dst, src))
+            Outcome::from_copier(c.go_copy(dst, src))
         })),
         Api::Limited(_) | Api::LimitedBuffer(..) => with_source!(|src| with_sink!(|dst| {
             // The plain Go-style functions (no report, no progress).
             let l = limit.unwrap();
-            let mut lr = fdcopy::limit_reader(src, l);
+            let mut lr = fdcopy::go::limit_reader(src, l);
             let r = if buffer.is_some() {
-                fdcopy::copy_buffer(dst, &mut lr, &mut buf)
+                fdcopy::go::copy_buffer(dst, &mut lr, &mut buf)
             } else {
-                fdcopy::io_copy(dst, &mut lr)
+                fdcopy::go::copy(dst, &mut lr)
             };
             let mut o = match r {
                 Ok(w) => Outcome {
@@ -556,8 +556,8 @@ pub fn run(input: Input) {
             o
         })),
         Api::Nested(..) => with_source!(|src| with_sink!(|dst| {
-            let mut lr = fdcopy::limit_reader(fdcopy::limit_reader(src, a), b);
-            let mut o = Outcome::from_copier(Copier::new().progress(&mut on_progress).copy(dst, &mut lr));
+            let mut lr = fdcopy::go::limit_reader(fdcopy::go::limit_reader(src, a), b);
+            let mut o = Outcome::from_copier(Copier::new().progress(&mut on_progress).go_copy(dst, &mut lr));
             assert!(lr.remaining <= b && lr.inner.remaining <= a);
             assert_eq!(b - lr.remaining, a - lr.inner.remaining, "nested limits disagree");
             o.consumed = Some(b - lr.remaining);
@@ -565,7 +565,7 @@ pub fn run(input: Input) {
         })),
         Api::CopyN(n) => with_source!(|src| with_sink!(|dst| {
             let n = (n % (MAX_DATA + 2)) as u64;
-            match fdcopy::copy_n(dst, src, n) {
+            match fdcopy::go::copy_n(dst, src, n) {
                 Ok(w) => Outcome {
                     written: w,
                     error: None,

@@ -14,10 +14,11 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use fdcopy::{Copier, CopyError, CopySink, CopySource, Facts, FdKind, PageCache, Report, SocketFamily, Strategy};
+use fdcopy::table::{Facts, FdKind, SocketFamily};
+use fdcopy::{Copier, CopyError, CopySink, CopySource, PageCache, Report, Strategy};
+use fdcopy_testkit::{drain_keep, feed, tcp_pair_on, Peer};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 
 /// Largest payload.
@@ -135,23 +136,11 @@ fn listener() -> &'static TcpListener {
 }
 
 fn tcp_pair() -> (TcpStream, TcpStream) {
-    let l = listener();
-    let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    let (s, _) = l.accept().unwrap();
-    for x in [&c, &s] {
-        x.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        x.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    }
-    (c, s)
+    tcp_pair_on(listener(), IO_TIMEOUT).unwrap()
 }
 
 fn unix_pair() -> (UnixStream, UnixStream) {
-    let (a, b) = UnixStream::pair().unwrap();
-    for x in [&a, &b] {
-        x.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        x.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    }
-    (a, b)
+    fdcopy_testkit::unix_pair(IO_TIMEOUT).unwrap()
 }
 
 /// Closes a TCP socket without TIME_WAIT (every byte has been read by then), so that
@@ -160,26 +149,13 @@ fn close_tcp(s: TcpStream) {
     let _ = rustix::net::sockopt::set_socket_linger(&s, Some(Duration::ZERO));
 }
 
-/// A thread writing `data` into `w`, then closing it (end of file for the reader).
-fn feed<W: Write + Send + 'static>(mut w: W, data: Vec<u8>) -> JoinHandle<io::Result<()>> {
-    std::thread::spawn(move || w.write_all(&data))
-}
-
 /// `feed` for TCP: shuts the sending side down and hands the socket back, to be closed
 /// without TIME_WAIT once the reader has read everything.
-fn feed_tcp(mut w: TcpStream, data: Vec<u8>) -> JoinHandle<io::Result<TcpStream>> {
-    std::thread::spawn(move || {
+fn feed_tcp(mut w: TcpStream, data: Vec<u8>) -> Peer<TcpStream> {
+    Peer::spawn(move || {
         w.write_all(&data)?;
         w.shutdown(std::net::Shutdown::Write)?;
         Ok(w)
-    })
-}
-
-fn drain<R: Read + Send + 'static>(mut r: R) -> JoinHandle<(io::Result<Vec<u8>>, R)> {
-    std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let res = r.read_to_end(&mut v).map(|_| v);
-        (res, r)
     })
 }
 
@@ -256,12 +232,12 @@ where
     match p.stack {
         Stack::Plain => {
             let mut s = src;
-            let r = copier_result(copier().copy_std(&mut s, dst));
+            let r = copier_result(copier().copy(&mut s, dst));
             ran(r, s)
         }
         Stack::Take(_) => {
             let mut t = src.take(p.n);
-            let r = copier_result(copier().copy_std(&mut t, dst));
+            let r = copier_result(copier().copy(&mut t, dst));
             let left = t.limit();
             Ran {
                 limit_left: Some(left),
@@ -271,7 +247,7 @@ where
         Stack::Buf => {
             let mut b = BufReader::with_capacity(p.cap, src);
             let (k, held) = pre_read(&mut b, p.pre);
-            let r = copier_result(copier().copy_std(&mut b, dst));
+            let r = copier_result(copier().copy(&mut b, dst));
             let leftover = b.buffer().to_vec();
             Ran {
                 pre_read: k,
@@ -285,7 +261,7 @@ where
             let mut b = BufReader::with_capacity(p.cap, src);
             let (k, held) = pre_read(&mut b, p.pre);
             let mut t = b.take(p.n);
-            let r = copier_result(copier().copy_std(&mut t, dst));
+            let r = copier_result(copier().copy(&mut t, dst));
             let left = t.limit();
             let b = t.into_inner();
             let leftover = b.buffer().to_vec();
@@ -301,7 +277,7 @@ where
         Stack::BufTake(_) => {
             let mut b = BufReader::with_capacity(p.cap, src.take(p.n));
             let (k, held) = pre_read(&mut b, p.pre);
-            let r = copier_result(copier().copy_std(&mut b, dst));
+            let r = copier_result(copier().copy(&mut b, dst));
             let leftover = b.buffer().to_vec();
             let t = b.into_inner();
             let left = t.limit();
@@ -315,8 +291,8 @@ where
             }
         }
         Stack::Limited(_) => {
-            let mut l = fdcopy::limit_reader(src, p.n);
-            let r = copier_result(copier().copy(dst, &mut l));
+            let mut l = fdcopy::go::limit_reader(src, p.n);
+            let r = copier_result(copier().go_copy(dst, &mut l));
             Ran {
                 limit_left: Some(l.remaining),
                 ..ran(r, l.inner)
@@ -325,8 +301,8 @@ where
         Stack::LimitedBuf(_) => {
             let mut b = BufReader::with_capacity(p.cap, src);
             let (k, held) = pre_read(&mut b, p.pre);
-            let mut l = fdcopy::limit_reader(b, p.n);
-            let r = copier_result(copier().copy(dst, &mut l));
+            let mut l = fdcopy::go::limit_reader(b, p.n);
+            let r = copier_result(copier().go_copy(dst, &mut l));
             let leftover = l.inner.buffer().to_vec();
             Ran {
                 pre_read: k,
@@ -339,7 +315,7 @@ where
         }
         Stack::CopyN(_) => {
             let mut s = src;
-            let r = match fdcopy::copy_n(dst, &mut s, p.n) {
+            let r = match fdcopy::go::copy_n(dst, &mut s, p.n) {
                 Ok(n) => Ok(n),
                 Err(e) => Err((e.written(), e.kind())),
             };
@@ -347,7 +323,7 @@ where
         }
         Stack::Go => {
             let mut s = src;
-            let r = copier_result(copier().copy(dst, &mut s));
+            let r = copier_result(copier().go_copy(dst, &mut s));
             ran(r, s)
         }
     }
@@ -378,16 +354,16 @@ where
 
 enum Src {
     File(File),
-    Pipe(PipeReader, JoinHandle<io::Result<()>>),
-    Tcp(TcpStream, JoinHandle<io::Result<TcpStream>>),
-    Unix(UnixStream, JoinHandle<io::Result<()>>),
+    Pipe(PipeReader, Peer<()>),
+    Tcp(TcpStream, Peer<TcpStream>),
+    Unix(UnixStream, Peer<()>),
 }
 
 enum Dst {
     File(File),
-    Pipe(PipeWriter, JoinHandle<(io::Result<Vec<u8>>, PipeReader)>),
-    Tcp(TcpStream, JoinHandle<(io::Result<Vec<u8>>, TcpStream)>),
-    Unix(UnixStream, JoinHandle<(io::Result<Vec<u8>>, UnixStream)>),
+    Pipe(PipeWriter, Peer<(Vec<u8>, PipeReader)>),
+    Tcp(TcpStream, Peer<(Vec<u8>, TcpStream)>),
+    Unix(UnixStream, Peer<(Vec<u8>, UnixStream)>),
 }
 
 pub fn run(input: Input) {
@@ -472,15 +448,15 @@ pub fn run(input: Input) {
         }
         Kind::Pipe => {
             let (r, w) = io::pipe().unwrap();
-            Dst::Pipe(w, drain(r))
+            Dst::Pipe(w, drain_keep(r))
         }
         Kind::Tcp => {
             let (c, s) = tcp_pair();
-            Dst::Tcp(c, drain(s))
+            Dst::Tcp(c, drain_keep(s))
         }
         Kind::Unix => {
             let (a, b) = unix_pair();
-            Dst::Unix(a, drain(b))
+            Dst::Unix(a, drain_keep(b))
         }
     };
 
@@ -558,28 +534,28 @@ fn run_pair(src: Src, dst: Dst, p: &Params, bufwriter: Option<(usize, &[u8])>) -
                 Dst::Pipe(d, h) => {
                     let (ran, d) = with_writer(s, d, p, bufwriter);
                     drop(d);
-                    let (got, _r) = h.join().expect("drain thread");
+                    let (got, _r) = h.join().expect("draining the pipe");
                     let (mut o, s) = erase(ran);
-                    o.received = Received::Stream(got.expect("draining the pipe"));
+                    o.received = Received::Stream(got);
                     (o, s)
                 }
                 Dst::Tcp(d, h) => {
                     let (ran, d) = with_writer(s, d, p, bufwriter);
                     d.shutdown(std::net::Shutdown::Write).unwrap();
-                    let (got, r) = h.join().expect("drain thread");
+                    let (got, r) = h.join().expect("draining the socket");
                     close_tcp(d);
                     close_tcp(r);
                     let (mut o, s) = erase(ran);
-                    o.received = Received::Stream(got.expect("draining the socket"));
+                    o.received = Received::Stream(got);
                     (o, s)
                 }
                 Dst::Unix(d, h) => {
                     let (ran, d) = with_writer(s, d, p, bufwriter);
                     d.shutdown(std::net::Shutdown::Write).unwrap();
                     drop(d);
-                    let (got, _r) = h.join().expect("drain thread");
+                    let (got, _r) = h.join().expect("draining the socket");
                     let (mut o, s) = erase(ran);
-                    o.received = Received::Stream(got.expect("draining the socket"));
+                    o.received = Received::Stream(got);
                     (o, s)
                 }
             }
@@ -595,13 +571,13 @@ fn run_pair(src: Src, dst: Dst, p: &Params, bufwriter: Option<(usize, &[u8])>) -
         Src::Pipe(r, h) => {
             let (mut o, mut r) = into_dst!(r);
             r.read_to_end(&mut o.src_rest).expect("pipe remainder");
-            h.join().expect("feeder").expect("feeding the pipe");
+            h.join().expect("feeding the pipe");
             o
         }
         Src::Tcp(r, h) => {
             let (mut o, mut r) = into_dst!(r);
             r.read_to_end(&mut o.src_rest).expect("socket remainder");
-            let c = h.join().expect("feeder").expect("feeding the socket");
+            let c = h.join().expect("feeding the socket");
             close_tcp(c);
             close_tcp(r);
             o
@@ -609,7 +585,7 @@ fn run_pair(src: Src, dst: Dst, p: &Params, bufwriter: Option<(usize, &[u8])>) -
         Src::Unix(r, h) => {
             let (mut o, mut r) = into_dst!(r);
             r.read_to_end(&mut o.src_rest).expect("socket remainder");
-            h.join().expect("feeder").expect("feeding the socket");
+            h.join().expect("feeding the socket");
             o
         }
     }
@@ -731,16 +707,11 @@ fn check(
             (Some(x), Some(y)) => Some(x.min(y)),
             (x, y) => x.or(y),
         };
-        let facts = Facts {
-            src: input.src.fd_kind(),
-            dst: input.dst.fd_kind(),
-            dst_append: append,
-            same_file: false,
-            size_hint,
-            page_cache: p.page_cache,
-            unavailable: 0,
-        };
-        let plan = fdcopy::plan(&facts);
+        let mut facts = Facts::new(input.src.fd_kind(), input.dst.fd_kind());
+        facts.dst_append = append;
+        facts.size_hint = size_hint;
+        facts.page_cache = p.page_cache;
+        let plan = fdcopy::table::plan(&facts);
         let kernel_first = plan.first() != Strategy::Buffered;
         let allowance = if o.buffered_reader { p.cap as u64 } else { 0 };
         if kernel_first {

@@ -7,21 +7,10 @@ pub mod contract;
 pub mod fd_pairs;
 pub mod strategy_table;
 
-/// A deterministic, non-repeating payload of `len` bytes (xorshift), different per `seed`.
-/// The fuzzers choose lengths, not bytes: the contents never steer the engine, but a
-/// non-repeating pattern makes any misplaced or duplicated byte visible.
-pub fn payload(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
+/// The payloads of every target (`fdcopy_testkit`'s). The fuzzers choose lengths, not bytes:
+/// the contents never steer the engine, but a non-repeating pattern makes any misplaced or
+/// duplicated byte visible.
+pub use fdcopy_testkit::payload;
 
 /// Engine defects the targets found, as plain tests (`cargo test` in `fuzz/`, `--ignored` to
 /// see the open ones fail).
@@ -36,7 +25,7 @@ mod found {
         let mut on_progress = |p: fdcopy::Progress| events.push(p);
         let report = fdcopy::Copier::new()
             .progress(&mut on_progress)
-            .copy(&mut Vec::new(), &mut fdcopy::Plain(&b"abc"[..]))
+            .go_copy(&mut Vec::new(), &mut fdcopy::Plain(&b"abc"[..]))
             .unwrap();
         assert_eq!(report.written(), 3);
         assert!(events.iter().all(|p| p.chunk > 0), "{events:?}");
@@ -52,7 +41,7 @@ mod found {
                 Ok(buf.len() + 1)
             }
         }
-        let err = fdcopy::io_copy(&mut Vec::new(), &mut fdcopy::Plain(Bogus)).unwrap_err();
+        let err = fdcopy::go::copy(&mut Vec::new(), &mut fdcopy::Plain(Bogus)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert_eq!(err.written(), 0);
     }

@@ -1,5 +1,5 @@
-//! `strategy_table`: the pure strategy table (`fdcopy::plan`) and fallback rule
-//! (`fdcopy::verdict`, `fdcopy::zero_is_decline`) under arbitrary facts and simulated syscall
+//! `strategy_table`: the pure strategy table (`fdcopy::table::plan`) and fallback rule
+//! (`fdcopy::table::verdict`, `fdcopy::table::zero_is_decline`) under arbitrary facts and simulated syscall
 //! results.
 //!
 //! 1. Every plan is checked against a reference table written out here from the README (kinds,
@@ -16,7 +16,8 @@
 //! 3. The verdict itself: fixed errnos map to fixed verdicts, only "offsets are exact" errnos
 //!    decline after progress, a verdict never becomes more lenient with progress.
 
-use fdcopy::{plan, verdict, zero_is_decline, Facts, FdKind, PageCache, SocketFamily, Strategy, Syscall, Verdict};
+use fdcopy::table::{plan, verdict, zero_is_decline, Facts, FdKind, SocketFamily, Syscall, SyscallSet, Verdict};
+use fdcopy::{PageCache, Strategy};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -141,11 +142,17 @@ fn syscall_index(c: Syscall) -> usize {
         Syscall::CopyFileRange => 0,
         Syscall::Sendfile => 1,
         Syscall::Splice => 2,
+        other => panic!("the oracle does not know {other:?}"),
     }
 }
 
 fn bit(c: Syscall) -> u8 {
     1 << syscall_index(c)
+}
+
+/// The oracle's bitmask as the table's set.
+fn set(bits: u8) -> SyscallSet {
+    Syscall::ALL.into_iter().filter(|&c| bits & bit(c) != 0).collect()
 }
 
 fn strategy_index(s: Strategy) -> usize {
@@ -163,7 +170,7 @@ fn strategy_index(s: Strategy) -> usize {
 pub fn reference(f: &Facts) -> Vec<Strategy> {
     use FdKind::*;
     use Strategy::*;
-    if f.same_file || f.size_hint.is_some_and(|n| n <= fdcopy::SMALL_COPY) {
+    if f.same_file || f.size_hint.is_some_and(|n| n <= fdcopy::table::SMALL_COPY) {
         return vec![];
     }
     let share = f.page_cache == PageCache::Share;
@@ -197,23 +204,27 @@ fn check_plan(f: &Facts) -> Vec<Strategy> {
         let c = s
             .syscall()
             .unwrap_or_else(|| panic!("{s:?} before the loop: {f:?}: {steps:?}"));
-        assert_eq!(f.unavailable & bit(c), 0, "unavailable {c:?} planned: {f:?}: {steps:?}");
+        assert!(
+            !f.unavailable.contains(c),
+            "unavailable {c:?} planned: {f:?}: {steps:?}"
+        );
         assert_eq!(seen_calls & bit(c), 0, "two steps share {c:?}: {f:?}: {steps:?}");
         seen_calls |= bit(c);
     }
     // Against the README's table, filtered by availability.
     let want: Vec<Strategy> = reference(f)
         .into_iter()
-        .filter(|s| s.syscall().is_some_and(|c| f.unavailable & bit(c) == 0))
+        .filter(|s| s.syscall().is_some_and(|c| !f.unavailable.contains(c)))
         .collect();
     assert_eq!(kernel, &want[..], "table differs from the README: {f:?}");
     // More unavailable syscalls only remove steps.
-    let all = Facts { unavailable: 0, ..*f };
+    let mut all = *f;
+    all.unavailable = SyscallSet::default();
     let full = plan(&all).steps().to_vec();
     let filtered: Vec<Strategy> = full
         .iter()
         .copied()
-        .filter(|s| s.syscall().is_none_or(|c| f.unavailable & bit(c) == 0))
+        .filter(|s| s.syscall().is_none_or(|c| !f.unavailable.contains(c)))
         .collect();
     assert_eq!(filtered, steps, "availability does more than remove steps: {f:?}");
     steps
@@ -293,19 +304,16 @@ pub fn run(input: Input) {
 
     let mut unavailable = input.unavailable & 7;
     for copy in 0..(input.copies % 4 + 1) {
-        let facts = Facts {
-            src: input.src.kind(),
-            dst: input.dst.kind(),
-            dst_append: input.dst_append,
-            same_file: input.same_file,
-            size_hint: input.size_hint.map(u64::from),
-            page_cache: if input.isolate {
-                PageCache::Isolate
-            } else {
-                PageCache::Share
-            },
-            unavailable,
+        let mut facts = Facts::new(input.src.kind(), input.dst.kind());
+        facts.dst_append = input.dst_append;
+        facts.same_file = input.same_file;
+        facts.size_hint = input.size_hint.map(u64::from);
+        facts.page_cache = if input.isolate {
+            PageCache::Isolate
+        } else {
+            PageCache::Share
         };
+        facts.unavailable = set(unavailable);
         let steps = check_plan(&facts);
         let want = input.limit.map_or(input.data, |l| l.min(input.data)) as u64;
         let mut total = 0u64;
@@ -371,6 +379,7 @@ pub fn run(input: Input) {
                             }
                             continue 'steps;
                         }
+                        other => panic!("the oracle does not know verdict {other:?}"),
                     },
                 }
             }

@@ -15,8 +15,9 @@
 //!
 //! Module map: `scenario` (the table and the measured run), `endpoints` (sources and sinks),
 //! `download` (the `http-download` scenario), `peer` (peer processes and their control
-//! protocol), `engine`, `pattern` (payload and verification), `meter`, `env` (temp dir and
-//! files), `report`, `cli`; `http` is `examples/http`'s client and server.
+//! protocol), `engine`, `meter`, `env` (temp dir and files), `report`, `cli`; `http` is
+//! `examples/http`'s client and server. The payload and its verification (`Pattern`,
+//! `Verifier`) are `fdcopy_testkit`'s.
 
 mod cli;
 mod download;
@@ -26,7 +27,6 @@ mod env;
 #[path = "../../examples/http/mod.rs"]
 mod http;
 mod meter;
-mod pattern;
 mod peer;
 mod report;
 mod scenario;

@@ -1,7 +1,9 @@
 //! `cargo xtask`: the project's driver for benchmarks, the kernel probe and fuzzing.
 
 mod bench;
+mod errno;
 mod fuzz;
+mod json;
 mod probe;
 
 use std::process::ExitCode;

@@ -9,8 +9,9 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::Stdio;
 
+use fdcopy_testkit::{verify_reader, Verifier};
+
 use super::env::Env;
-use super::pattern::{verify_reader, Verifier};
 use super::peer::{Peer, PeerSpec, Role, Transport};
 use super::scenario::Job;
 

@@ -4,7 +4,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::pattern::{write_stream, Pattern, BLOCK};
+use fdcopy_testkit::{write_stream, Pattern, BLOCK};
+
 use super::peer::Control;
 
 /// All temporary files live under `/dev/shm/fdcopy-bench-<pid>`.

@@ -37,10 +37,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use fdcopy_testkit::{verify_reader, write_stream, Pattern, Verifier};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use super::http;
-use super::pattern::{verify_reader, write_stream, Pattern, Verifier};
 
 /// Timeout of every single blocking socket operation (data and control).
 pub const IO_TIMEOUT: Duration = Duration::from_secs(60);

@@ -6,6 +6,7 @@ use super::cli::Options;
 use super::engine::Engine;
 use super::meter::{median, ms, Sample};
 use super::scenario::{Job, Variant, Workload, SMALL_COPIES, SMALL_LEN};
+use crate::json::Json;
 
 /// Goal for bulk scenarios: fdcopy CPU / cheapest plain loop.
 const BULK_VS_LOOP: f64 = 1.05;
@@ -280,7 +281,7 @@ pub fn print_single(m: &Measured, json: bool) {
             j.field_str("scenario", &m.workload.name());
             j.field_str("skipped", why);
             j.close('}');
-            println!("{}", j.out);
+            println!("{}", j.finish());
         } else {
             println!("{}: n/a: {why}", m.workload.name());
         }
@@ -299,7 +300,7 @@ pub fn print_single(m: &Measured, json: bool) {
         j.field_num("copies", m.job.copies as f64);
         sample_fields(&mut j, &s);
         j.close('}');
-        println!("{}", j.out);
+        println!("{}", j.finish());
         return;
     }
     println!(
@@ -360,7 +361,7 @@ pub fn print_json(results: &[Measured], opts: &Options) {
     j.close(']');
     j.close('}');
     j.close('}');
-    println!("{}", j.out);
+    println!("{}", j.finish());
 }
 
 /// One workload as a JSON object.
@@ -434,126 +435,4 @@ fn json_goal(j: &mut Json, row: &Row<'_>) {
     }
     j.close(']');
     j.close('}');
-}
-
-/// A minimal JSON writer: handles commas between members, escaping and number formatting.
-#[derive(Default)]
-struct Json {
-    out: String,
-    /// One entry per open container: whether it is still empty.
-    empty: Vec<bool>,
-    /// A key was just written; the next value needs no separator.
-    after_key: bool,
-}
-
-impl Json {
-    /// Writes the separator before a value or key unless it directly follows a key or is
-    /// the first in its container.
-    fn sep(&mut self) {
-        if std::mem::take(&mut self.after_key) {
-            return;
-        }
-        if let Some(empty) = self.empty.last_mut() {
-            if !std::mem::replace(empty, false) {
-                self.out.push(',');
-            }
-        }
-    }
-
-    /// Starts an object or array as the next value (after `key`, or as an item).
-    fn open(&mut self, c: char) {
-        self.sep();
-        self.out.push(c);
-        self.empty.push(true);
-    }
-
-    /// Ends the innermost object or array.
-    fn close(&mut self, c: char) {
-        self.empty.pop();
-        self.out.push(c);
-    }
-
-    /// Writes `"name":`; the value follows.
-    fn key(&mut self, name: &str) {
-        self.sep();
-        escape_into(&mut self.out, name);
-        self.out.push(':');
-        self.after_key = true;
-    }
-
-    fn field_raw(&mut self, name: &str, raw: &str) {
-        self.key(name);
-        self.sep();
-        self.out.push_str(raw);
-    }
-
-    fn field_str(&mut self, name: &str, v: &str) {
-        self.key(name);
-        self.sep();
-        escape_into(&mut self.out, v);
-    }
-
-    fn field_num(&mut self, name: &str, v: f64) {
-        self.field_raw(name, &number(v));
-    }
-
-    fn field_opt(&mut self, name: &str, v: Option<f64>) {
-        self.field_raw(name, &v.map_or_else(|| "null".to_string(), number));
-    }
-
-    fn item_str(&mut self, v: &str) {
-        self.sep();
-        escape_into(&mut self.out, v);
-    }
-}
-
-/// A JSON number: integers without a fraction, others with 4 decimals; `null` if not finite.
-fn number(v: f64) -> String {
-    if !v.is_finite() {
-        "null".to_string()
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-/// Appends `s` as a quoted, escaped JSON string.
-fn escape_into(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_writer() {
-        let mut j = Json::default();
-        j.open('{');
-        j.field_str("a", "x\"y");
-        j.key("b");
-        j.open('[');
-        j.open('{');
-        j.field_num("n", 1.5);
-        j.close('}');
-        j.open('{');
-        j.field_opt("m", None);
-        j.close('}');
-        j.close(']');
-        j.field_num("c", 3.0);
-        j.close('}');
-        assert_eq!(j.out, r#"{"a":"x\"y","b":[{"n":1.5000},{"m":null}],"c":3}"#);
-    }
 }
