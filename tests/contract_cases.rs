@@ -161,9 +161,9 @@ impl CopySink for FastDst {
 /// How a [`Duplex`]'s fast paths fall back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Manners {
-    /// The contract: re-enter `io_copy` with the fast path stripped.
+    /// The contract: re-enter `go::copy` with the fast path stripped.
     Polite,
-    /// Malicious: re-enter `io_copy` with itself, not stripped.
+    /// Malicious: re-enter `go::copy` with itself, not stripped.
     SelfRecursive,
 }
 
@@ -292,7 +292,7 @@ fn copy_priority_source_write_to_wins() {
     assert_eq!(dst.writes, 1, "one write_all");
 }
 
-/// The same through `io_copy` and `copy_buffer` (whose buffer a fast path ignores).
+/// The same through `go::copy` and `copy_buffer` (whose buffer a fast path ignores).
 #[test]
 fn write_to_preferred_over_read_from_in_every_entry_point() {
     let mut src = FastSrc::new(b"abcdef");
@@ -530,7 +530,7 @@ fn lying_reader_is_an_error_into_a_vec() {
         let mut v = Vec::new();
         go::copy(&mut v, &mut LyingReader { extra: 1, calls: 0 }).map(|_| ())
     }));
-    let e = r.expect("io_copy into a Vec panicked on a lying reader").unwrap_err();
+    let e = r.expect("go::copy into a Vec panicked on a lying reader").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidData);
     let r = catch_unwind(AssertUnwindSafe(|| {
         let mut v = Vec::new();

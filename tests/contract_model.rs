@@ -821,9 +821,9 @@ fn sink_bytes(run: &Run) -> Vec<u8> {
 proptest! {
     #![proptest_config(config())]
 
-    /// `io_copy` and `Copier::copy` (with progress) against the model.
+    /// `go::copy` and `Copier::copy` (with progress) against the model.
     #[test]
-    fn io_copy_matches_model(sc in scenario(), with_progress in any::<bool>()) {
+    fn go_copy_matches_model(sc in scenario(), with_progress in any::<bool>()) {
         let r = Resolved::new(&sc);
         let op = if with_progress { Op::Copier } else { Op::IoCopy };
         check(&r, op, &run(&r, op));

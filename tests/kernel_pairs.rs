@@ -1,5 +1,5 @@
-//! Every pair of real descriptor kinds, through the drop-in path (`Copier::copy_std`, std types)
-//! and the Go path (`Copier::copy`, `io_copy`), unlimited and limited (`Take`, `LimitedReader`):
+//! Every pair of real descriptor kinds, through the drop-in path (`Copier::copy`, std types)
+//! and the Go path (`Copier::copy`, `go::copy`), unlimited and limited (`Take`, `LimitedReader`):
 //! content, count, both offsets, limits afterwards, bytes past a limit left unread, and the
 //! strategy of the table in `src/strategy.rs` (`plan()`) that moved the bytes.
 //!
@@ -71,9 +71,9 @@ enum Fit {
 /// The API and the limit layer a copy goes through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
-    /// `Copier::copy_std(&mut r, &mut w)`.
+    /// `Copier::copy(&mut r, &mut w)`.
     Std,
-    /// `Copier::copy_std(&mut (&mut r).take(n), &mut w)`.
+    /// `Copier::copy(&mut (&mut r).take(n), &mut w)`.
     StdTake(Fit),
     /// `Copier::copy(&mut w, &mut r)`.
     Go,
@@ -294,7 +294,7 @@ impl Sink {
 
 /// What one copy returned.
 struct Outcome {
-    /// The count, and the report (none from `io_copy`).
+    /// The count, and the report (none from `go::copy`).
     result: Result<(u64, Option<Report>), CopyError>,
     /// The limit layer's value afterwards (`Take::limit()` or `LimitedReader::remaining`).
     limit_after: Option<u64>,
@@ -333,7 +333,7 @@ where
             (res.map(with_count), Some(lim.remaining))
         }
         Mode::IoCopy => {
-            assert_eq!(policy, PageCache::Share, "io_copy has the default policy");
+            assert_eq!(policy, PageCache::Share, "go::copy has the default policy");
             // A count only: no report to check.
             (fdcopy::go::copy(w, r).map(|n| (n, None)), None)
         }

@@ -5,7 +5,7 @@
 //! error, a writer's `Ok(0)`, or an impossible count). Because failures sit at byte offsets,
 //! not call numbers, the expected result does not depend on how the engine chunks the copy,
 //! so the model computes it in closed form: bytes delivered, count, error kind, and the
-//! remaining limit. `io_copy`, `copy_n`, `copy_buffer`, `Copier` (with a progress callback),
+//! remaining limit. `go::copy`, `copy_n`, `copy_buffer`, `Copier` (with a progress callback),
 //! `LimitedReader` (nested), and the drop-in `copy` with std's `Take` (also against
 //! `std::io::copy` as a second oracle) are exercised.
 

@@ -55,15 +55,15 @@ impl Kind {
 /// How the source is wrapped, and which API copies it.
 #[derive(Arbitrary, Debug, Clone, Copy)]
 pub enum Stack {
-    /// `Copier::copy_std(&mut src, ..)`.
+    /// `Copier::copy(&mut src, ..)`.
     Plain,
-    /// `copy_std(&mut src.take(n), ..)`.
+    /// `Copier::copy(&mut src.take(n), ..)`.
     Take(u32),
-    /// `copy_std(&mut BufReader(src), ..)` after a pre-read.
+    /// `Copier::copy(&mut BufReader(src), ..)` after a pre-read.
     Buf,
-    /// `copy_std(&mut BufReader(src).take(n), ..)`, pre-read before the limit.
+    /// `Copier::copy(&mut BufReader(src).take(n), ..)`, pre-read before the limit.
     TakeBuf(u32),
-    /// `copy_std(&mut BufReader(src.take(n)), ..)`, pre-read inside the limit.
+    /// `Copier::copy(&mut BufReader(src.take(n)), ..)`, pre-read inside the limit.
     BufTake(u32),
     /// `Copier::copy(dst, &mut limit_reader(src, n))`.
     Limited(u32),

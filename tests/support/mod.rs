@@ -1,7 +1,7 @@
 //! Helpers of the fault-injection suite (`faults_*.rs`, `no_userspace.rs`): re-exec'd children
 //! (Pattern B), bounded runs, private tmpfs mounts, lenient peers for copies that fail on
 //! purpose, descriptor counting, and a copy matrix over files, pipes, TCP and unix sockets that
-//! dispatches on concrete std types (so `copy_std` recognises them).
+//! dispatches on concrete std types (so `Copier::copy` recognises them).
 #![allow(dead_code)]
 
 pub mod seccomp;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 const TARGETS: [(&str, &str); 3] = [
     (
         "contract",
-        "io_copy/copy_n/copy_buffer/Copier/drop-in on scripted in-memory readers and writers \
+        "go::copy/copy_n/copy_buffer/Copier/drop-in on scripted in-memory readers and writers \
          (chunking, short reads and writes, Interrupted, errors and impossible counts at chosen \
          offsets, limits) against a reference model and std::io::copy",
     ),

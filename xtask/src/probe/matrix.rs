@@ -1,5 +1,5 @@
 //! The live matrix: every source kind against every destination kind through
-//! `Copier::copy_std`, with the peers in threads, and everything checked afterwards.
+//! `Copier::copy`, with the peers in threads, and everything checked afterwards.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, PipeReader, PipeWriter, Read, Seek, Take, Write};
