@@ -32,6 +32,7 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod bidi;
 mod buffered;
 mod descriptor;
 #[allow(unsafe_code)] // type recognition: one pointer cast, argued where it is made
@@ -47,6 +48,9 @@ mod strategy;
 pub mod table;
 mod wrap;
 
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
 cfg_if::cfg_if! {
     if #[cfg(target_os = "linux")] {
         mod facts;
@@ -57,6 +61,7 @@ cfg_if::cfg_if! {
 
 use std::io::{self, Read, Write};
 
+pub use bidi::copy_bidirectional;
 pub use descriptor::{AsDescriptor, Descriptor};
 pub use error::CopyError;
 pub use report::{Progress, Report};
@@ -265,6 +270,13 @@ pub mod __test {
     #[cfg(target_os = "linux")]
     pub fn pipe_pool_idle() -> usize {
         crate::sys::pipe_pool::idle()
+    }
+
+    /// Bytes held by the idle pipes of the pool: 0, since a pipe that may hold bytes is closed,
+    /// never pooled.
+    #[cfg(target_os = "linux")]
+    pub fn pipe_pool_bytes() -> u64 {
+        crate::sys::pipe_pool::idle_bytes()
     }
 
     /// The bound of the intermediate-pipe pool.

@@ -16,3 +16,20 @@ pub(crate) fn write(dst: BorrowedFd<'_>, buf: &[u8], socket: bool) -> rustix::io
         rustix::io::write(dst, buf)
     }
 }
+
+/// A second descriptor for the same open file (sharing its offset), for a call run on
+/// another thread.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn dup(fd: BorrowedFd<'_>) -> std::io::Result<std::os::fd::OwnedFd> {
+    Ok(rustix::io::fcntl_dupfd_cloexec(fd, 0)?)
+}
+
+/// `shutdown(2)` of a socket.
+pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: std::net::Shutdown) -> std::io::Result<()> {
+    let how = match how {
+        std::net::Shutdown::Read => rustix::net::Shutdown::Read,
+        std::net::Shutdown::Write => rustix::net::Shutdown::Write,
+        std::net::Shutdown::Both => rustix::net::Shutdown::Both,
+    };
+    Ok(rustix::net::shutdown(fd, how)?)
+}

@@ -53,6 +53,15 @@ pub(crate) fn idle() -> usize {
     lock().len()
 }
 
+/// Bytes held by the idle pipes (0 unless a dirty pipe was pooled): for the tests' hygiene
+/// checks.
+pub(crate) fn idle_bytes() -> u64 {
+    lock()
+        .iter()
+        .map(|p| rustix::io::ioctl_fionread(&p.read).unwrap_or(u64::MAX))
+        .sum()
+}
+
 fn lock() -> std::sync::MutexGuard<'static, Vec<Pipe>> {
     // A panic while holding the lock cannot leave the Vec inconsistent.
     POOL.lock().unwrap_or_else(|e| e.into_inner())

@@ -70,3 +70,12 @@ fn ready(fd: BorrowedFd<'_>, events: PollFlags, timeout: Option<&Timespec>) -> i
         }
     }
 }
+
+/// Whether `fd` can be read (`readable`) or written right now, without waiting: for telling
+/// which side of a call between two watched descriptors made it return `EAGAIN`.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn ready_now(fd: BorrowedFd<'_>, readable: bool) -> bool {
+    let events = if readable { PollFlags::IN } else { PollFlags::OUT };
+    let now = Timespec { tv_sec: 0, tv_nsec: 0 };
+    ready(fd, events, Some(&now)).unwrap_or(true)
+}
