@@ -3,6 +3,7 @@
 //! against a reference model), `fd_pairs` (real descriptors), `strategy_table` (the pure
 //! strategy table and fallback rule under simulated errno sequences).
 
+pub mod async_pairs;
 pub mod contract;
 pub mod fd_pairs;
 pub mod strategy_table;
@@ -70,5 +71,34 @@ mod found {
         drop(out_w);
         assert_eq!(n, 30);
         assert_eq!(reader.join().unwrap(), &data[10..40]);
+    }
+
+    /// async_pairs: every pair once, through the drop-in and through an interrupted `Copier`
+    /// with a small pipe, as a quick regression check of the target itself.
+    #[test]
+    fn async_pairs_every_pair_once() {
+        use crate::async_pairs::{run, Input, Kind};
+        let kinds = [Kind::File, Kind::Pipe, Kind::Tcp, Kind::Unix];
+        let mut seed = 0u8;
+        for src in kinds {
+            for dst in kinds {
+                for copier in [false, true] {
+                    seed = seed.wrapping_add(1);
+                    run(Input {
+                        src,
+                        dst,
+                        len: 300_000 + seed as u32,
+                        seed,
+                        limit: copier.then_some(200_001),
+                        bufreader: (seed % 3 == 0).then_some(1000),
+                        copier,
+                        interrupts: 5,
+                        multi_thread: seed % 2 == 0,
+                        pipe_pages: 4,
+                        blocking_files: seed % 4 == 0,
+                    });
+                }
+            }
+        }
     }
 }

@@ -13,7 +13,14 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The targets, with what each checks.
-const TARGETS: [(&str, &str); 3] = [
+const TARGETS: [(&str, &str); 4] = [
+    (
+        "async_pairs",
+        "fdcopy::tokio between tokio's sockets, pipes and files on both runtimes, through the \
+         drop-in and a Copier whose future select! drops again and again, with limits, \
+         BufReaders, small pipes and file I/O on the blocking pool: bytes, counts, the unread \
+         remainder, nothing left in flight",
+    ),
     (
         "contract",
         "go::copy/copy_n/copy_buffer/Copier/drop-in on scripted in-memory readers and writers \
