@@ -569,3 +569,28 @@ fn progress_adds_up_and_file_io_blocking_copies_the_same() {
         }
     });
 }
+
+/// A prefix (bytes the caller read already, as hyper's upgraded `read_buf`) goes out first,
+/// before a tokio `BufReader`'s bytes and the spliced rest.
+#[test]
+fn a_prefix_goes_out_before_everything() {
+    both(|rt| async move {
+        let total = (1 << 20) + 7;
+        let (s, peer) = tcp();
+        let feeder = feed(peer, total, 24);
+        let mut r = tokio::io::BufReader::with_capacity(4096, s);
+        let held = r.fill_buf().await.unwrap().len() as u64;
+        let mut f = tokio::fs::File::from_std(tempfile::tempfile_in("/dev/shm").unwrap());
+        let rep = Copier::new().prefix(b"<<head>>").copy(&mut r, &mut f).await.unwrap();
+        assert_eq!(rep.written(), total + 8, "{rt}");
+        assert_eq!(rep.bytes_by(Strategy::Buffered), held + 8, "{rt}: {rep:?}");
+        assert_eq!(rep.bytes_by(Strategy::SpliceViaPipe), total - held, "{rt}: {rep:?}");
+        feeder.join().unwrap();
+        let mut std = f.into_std().await;
+        let mut got = Vec::new();
+        std::io::Seek::rewind(&mut std).unwrap();
+        std.read_to_end(&mut got).unwrap();
+        assert_eq!(&got[..8], b"<<head>>");
+        assert!(got[8..] == fdcopy_testkit::payload(total as usize, 24)[..], "{rt}");
+    });
+}

@@ -234,6 +234,28 @@ impl<'p> Copier<'p> {
         self
     }
 
+    /// Bytes the caller already read from the source, written before anything of it in the
+    /// next copy (the `read_buf` of an upgraded hyper connection, a sniffed protocol header):
+    /// they count as [`Strategy::Buffered`] bytes of that copy.
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")]
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let mut out = Vec::new();
+    /// let report = fdcopy::tokio::Copier::new()
+    ///     .prefix(b"GET / HTTP/1.1\r\n")
+    ///     .copy(&mut &b"Host: x\r\n\r\n"[..], &mut out)
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(out, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    /// assert_eq!(report.written(), out.len() as u64);
+    /// # });
+    /// ```
+    pub fn prefix(mut self, bytes: &[u8]) -> Self {
+        self.transfer.set_lead(bytes.to_vec());
+        self
+    }
+
     /// Called after every chunk any strategy moved.
     pub fn progress(mut self, f: &'p mut (dyn FnMut(Progress) + Send)) -> Self {
         self.progress = Some(f);

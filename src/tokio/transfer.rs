@@ -115,6 +115,10 @@ pub(crate) struct Transfer {
     #[cfg(target_os = "linux")]
     spurious: u32,
     buf: Option<LoopBuf>,
+    /// Bytes the caller already read from the source (an upgraded HTTP connection's buffer),
+    /// written before anything of the source, and how many went out.
+    lead: Vec<u8>,
+    lead_sent: usize,
 }
 
 /// The loop's state: tokio's `copy` algorithm (read while there is room, write what was read,
@@ -145,7 +149,15 @@ impl Transfer {
             #[cfg(target_os = "linux")]
             spurious: 0,
             buf: None,
+            lead: Vec::new(),
+            lead_sent: 0,
         }
+    }
+
+    /// Bytes to write before the source's, in the next copy.
+    pub(crate) fn set_lead(&mut self, bytes: Vec<u8>) {
+        self.lead = bytes;
+        self.lead_sent = 0;
     }
 
     pub(crate) fn settings_mut(&mut self) -> &mut Settings {
@@ -175,6 +187,10 @@ impl Transfer {
     /// Starts a new copy in the same direction. Bytes still in the pipe from an earlier one
     /// are delivered first.
     pub(crate) fn restart(&mut self) {
+        if self.lead_sent == self.lead.len() {
+            self.lead.clear();
+            self.lead_sent = 0;
+        }
         self.stage = Stage::Start;
         self.report = Report::default();
         self.step_moved = 0;
@@ -209,6 +225,14 @@ impl Transfer {
             match &mut self.stage {
                 #[cfg(target_os = "linux")]
                 Stage::Start if self.in_pipe > 0 || self.rescuing => self.stage = Stage::Stranded,
+                Stage::Start if self.lead_sent < self.lead.len() => {
+                    let n = ready!(Pin::new(&mut *dst).poll_write(cx, &self.lead[self.lead_sent..]))?;
+                    if n == 0 {
+                        return Poll::Ready(Err(crate::error::write_zero()));
+                    }
+                    self.lead_sent += n;
+                    rec.moved(Strategy::Buffered, n as u64);
+                }
                 Stage::Start => self.stage = self.start(src, dst)?,
                 #[cfg(target_os = "linux")]
                 Stage::Stranded => {
