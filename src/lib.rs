@@ -219,7 +219,7 @@ impl<'a> Copier<'a> {
         self
     }
 
-    /// [`copy`](crate::copy) with these options: std's argument order and bounds, and the
+    /// [`copy`] with these options: std's argument order and bounds, and the
     /// report.
     ///
     /// ```

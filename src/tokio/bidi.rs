@@ -159,8 +159,8 @@ pub struct ProxyReport {
     pub outcome: Outcome,
 }
 
-/// Copies both ways between `a` and `b` with fdcopy's engine, as [`copy_bidirectional`]
-/// (super::copy_bidirectional) does, and reports everything: both counts (also on error), which
+/// Copies both ways between `a` and `b` with fdcopy's engine, as
+/// [`copy_bidirectional`](super::copy_bidirectional) does, and reports everything: both counts (also on error), which
 /// direction failed and with what, the bytes left in a pipe apart from those delivered, and the
 /// strategy of each direction. `options` set the half-close policy and an idle timeout.
 ///
