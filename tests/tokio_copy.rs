@@ -594,3 +594,33 @@ fn a_prefix_goes_out_before_everything() {
         assert!(got[8..] == fdcopy_testkit::payload(total as usize, 24)[..], "{rt}");
     });
 }
+
+/// One `Copier` for several copies in a row, on the loop and on a kernel path: each copy
+/// starts afresh and reports its own bytes.
+#[test]
+fn a_copier_runs_copy_after_copy() {
+    both(|rt| async move {
+        let mut copier = Copier::new();
+        for round in 0..3u64 {
+            let data = fdcopy_testkit::payload(50_000 + round as usize, round);
+            let mut out = Vec::new();
+            let rep = copier.copy(&mut &data[..], &mut out).await.unwrap();
+            assert_eq!(
+                (rep.written(), rep.strategy()),
+                (data.len() as u64, Strategy::Buffered),
+                "{rt} {round}"
+            );
+            assert!(out == data, "{rt} round {round}");
+            let (mut s, peer) = tcp();
+            let feeder = feed(peer, 200_000, round);
+            let mut f = tokio::fs::File::from_std(tempfile::tempfile_in("/dev/shm").unwrap());
+            let rep = copier.copy(&mut s, &mut f).await.unwrap();
+            assert_eq!(
+                (rep.written(), rep.strategy()),
+                (200_000, Strategy::SpliceViaPipe),
+                "{rt} {round}"
+            );
+            feeder.join().unwrap();
+        }
+    });
+}

@@ -191,6 +191,13 @@ impl Transfer {
             self.lead.clear();
             self.lead_sent = 0;
         }
+        if !self.rescuing {
+            // The loop of an earlier copy ended (at end of file, or with an error that lost
+            // what its buffer held, as tokio's does): this copy reads afresh.
+            if let Some(b) = &mut self.buf {
+                (b.pos, b.cap, b.read_done, b.need_flush) = (0, 0, false, false);
+            }
+        }
         self.stage = Stage::Start;
         self.report = Report::default();
         self.step_moved = 0;
