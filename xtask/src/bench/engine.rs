@@ -17,11 +17,24 @@ pub enum Engine {
     Buf64k,
     /// A plain read/write loop with a 1 MiB heap buffer.
     Buf1m,
+    /// The table's kernel strategy for the pair, called directly at every size (`kernel.rs`):
+    /// not in the default set of the bench, in that of the sweep.
+    Kernel,
 }
 
 impl Engine {
     /// Every engine, in table order.
-    pub const ALL: [Engine; 5] = [
+    pub const ALL: [Engine; 6] = [
+        Engine::Fdcopy,
+        Engine::Std,
+        Engine::Buf8k,
+        Engine::Buf64k,
+        Engine::Buf1m,
+        Engine::Kernel,
+    ];
+
+    /// The engines of `cargo xtask bench` when none are named.
+    pub const BENCH: [Engine; 5] = [
         Engine::Fdcopy,
         Engine::Std,
         Engine::Buf8k,
@@ -37,6 +50,7 @@ impl Engine {
             Engine::Buf8k => "buf8k",
             Engine::Buf64k => "buf64k",
             Engine::Buf1m => "buf1m",
+            Engine::Kernel => "kernel",
         }
     }
 
@@ -48,7 +62,7 @@ impl Engine {
     /// Buffer size of the plain loops, 0 for the library engines.
     fn buffer_len(self) -> usize {
         match self {
-            Engine::Fdcopy | Engine::Std => 0,
+            Engine::Fdcopy | Engine::Std | Engine::Kernel => 0,
             Engine::Buf8k => 8 << 10,
             Engine::Buf64k => 64 << 10,
             Engine::Buf1m => 1 << 20,
@@ -68,7 +82,8 @@ impl Engine {
     ///
     /// Generic on purpose: `R` and `W` stay the caller's concrete std types (`File`,
     /// `TcpStream`, `Take<&mut TcpStream>`, ...), which is what lets `fdcopy` and `std`
-    /// pick their kernel fast paths.
+    /// pick their kernel fast paths. The `kernel` engine works on descriptors and is run by
+    /// `scenario::run_pair` itself; here it is an error.
     pub fn copy<R, W>(self, r: &mut R, w: &mut W, buf: &mut [u8]) -> io::Result<u64>
     where
         R: Read + ?Sized,
@@ -78,6 +93,10 @@ impl Engine {
             Engine::Fdcopy => fdcopy::copy(r, w),
             Engine::Std => io::copy(r, w),
             Engine::Buf8k | Engine::Buf64k | Engine::Buf1m => loop_copy(r, w, buf),
+            Engine::Kernel => Err(io::Error::new(
+                ErrorKind::Unsupported,
+                "the kernel engine copies between descriptors only (not in this scenario)",
+            )),
         }
     }
 }
