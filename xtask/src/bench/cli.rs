@@ -37,7 +37,7 @@ median CPU time (user + sys of the copying thread) and wall time per scenario an
   rounds, no interleaving) and print its figures, e.g. for `strace -f -c` or `perf stat`.
 
   --sweep          copies of 4K 16K 64K 256K 1M 16M 256M bytes per copy for every scenario
-                   (about 32 MiB of copies per run and size, 5 rounds, under five minutes;
+                   (about 16 MiB of copies per run and size, 5 rounds, under five minutes;
                    --quick: 4K to 16M, 8 MiB per run and size, 3 rounds, under a minute), with
                    the kernel engine too; prints per scenario the size from which the kernel path
                    beats the cheapest plain loop, and whether fdcopy stays within 1.05 x the

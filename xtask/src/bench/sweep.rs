@@ -28,7 +28,7 @@ const SIZES: [u64; 7] = [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 16 << 
 /// The largest size of a quick sweep.
 const QUICK_MAX: u64 = 16 << 20;
 /// Bytes a run moves at each size (at least one copy).
-const BUDGET: u64 = 32 << 20;
+const BUDGET: u64 = 16 << 20;
 const QUICK_BUDGET: u64 = 8 << 20;
 const ROUNDS: u32 = 5;
 const QUICK_ROUNDS: u32 = 3;
@@ -483,7 +483,7 @@ mod tests {
     fn sizes_and_copies() {
         assert_eq!(sizes(false).len(), 7);
         assert_eq!(*sizes(true).last().unwrap(), 16 << 20);
-        assert_eq!(copies(4096, false), 8192);
+        assert_eq!(copies(4096, false), 4096);
         assert_eq!(copies(256 << 20, false), 1);
         assert_eq!(copies(16 << 20, true), 1);
     }
