@@ -338,7 +338,7 @@ fn bar_panel(
         let top = center + 0.4;
         if g.bars.is_empty() {
             let note = g.note.clone().unwrap_or_else(|| "not run".into());
-            let note: String = note.chars().take(60).collect();
+            let note: String = note.chars().take(48).collect();
             chart
                 .draw_series(std::iter::once(Text::new(
                     format!("n/a: {note}"),
