@@ -149,8 +149,9 @@ mod linux {
         buffer: Option<&mut [u8]>,
         rec: &mut Recorder<'_>,
     ) -> io::Result<bool> {
+        let mut limit = src.limit();
         let learned = match (src.descriptor(), dst.descriptor()) {
-            (Some(s), Some(d)) => crate::facts::learn(s, d, src.limit(), policy.page_cache)?,
+            (Some(s), Some(d)) => crate::facts::learn(s, d, limit, policy.page_cache)?,
             _ => return Ok(false),
         };
         let plan = learned.facts.map(|f| plan(&f));
@@ -160,6 +161,8 @@ mod linux {
         let r = src.drain_buffered(&mut *dst, u64::MAX, &mut drained);
         if drained > 0 {
             rec.moved(Strategy::Buffered, drained);
+            // The limits shrank by what was drained; otherwise they are as read above.
+            limit = src.limit();
         }
         r?;
         dst.flush_buffered()?;
@@ -168,9 +171,12 @@ mod linux {
             wait: Default::default(),
             dst_socket: learned.dst_socket,
         };
-        let steps = plan.iter().flat_map(|p| p.steps().iter().copied());
-        for strategy in steps.filter(|&s| s != Strategy::Buffered && !policy.denied.contains(s)) {
-            let limit = src.limit();
+        // No plan: the table answered early (a small copy), the loop alone.
+        let steps = plan.as_ref().map_or(&[][..], |p| p.steps());
+        for &strategy in steps
+            .iter()
+            .filter(|&&s| s != Strategy::Buffered && !policy.denied.contains(s))
+        {
             if limit == Some(0) {
                 return Ok(true);
             }
@@ -178,6 +184,7 @@ mod linux {
             let Some((s, d)) = fds(src, dst) else { return Ok(false) };
             let out = job.run(strategy, s, d, limit);
             src.consume_limit(out.consumed);
+            limit = src.limit();
             match out.end {
                 End::Done => return Ok(true),
                 End::Decline => {}
@@ -185,13 +192,12 @@ mod linux {
             }
         }
         super::loop_allowed(policy)?;
-        let limit = src.limit();
         if limit == Some(0) {
             return Ok(true);
         }
         job.rec.ran(Strategy::Buffered);
         let Some((s, d)) = fds(src, dst) else { return Ok(false) };
-        let (consumed, r) = job.fd_loop(s, d, limit, buffer);
+        let (consumed, r) = job.fd_loop(s, learned.src_socket, d, limit, buffer);
         src.consume_limit(consumed);
         r.map(|()| true)
     }

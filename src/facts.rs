@@ -11,12 +11,14 @@ use crate::table::{early_plan, Facts, PageCache};
 
 /// What the engine needs besides the plan: the facts (`None` when the table answered early,
 /// or when a descriptor could not even be described: the loop then reports the real error),
-/// and whether the destination is a socket.
+/// and whether each side is a socket (the loop then uses `recv` and `send`).
 pub(crate) struct Learned {
     pub(crate) facts: Option<Facts>,
+    pub(crate) src_socket: bool,
     pub(crate) dst_socket: bool,
 }
 
+#[inline]
 pub(crate) fn learn(
     s: Descriptor<'_>,
     d: Descriptor<'_>,
@@ -24,10 +26,11 @@ pub(crate) fn learn(
     page_cache: PageCache,
 ) -> io::Result<Learned> {
     let socket = |kind: Option<FdKind>| matches!(kind, Some(FdKind::StreamSocket(_) | FdKind::DatagramSocket(_)));
-    // An unknown destination (a small copy into a `File`, never classified) counts as not a
-    // socket: the loop then uses `write`.
+    // An unknown side (a small copy from or into a `File`, never classified) counts as not a
+    // socket: the loop then uses `read` or `write`.
     let early = Learned {
         facts: None,
+        src_socket: socket(s.kind()),
         dst_socket: socket(d.kind()),
     };
     if early_plan(s.kind(), limit).is_some() {
@@ -42,7 +45,10 @@ pub(crate) fn learn(
         return Ok(early);
     };
     if early_plan(Some(src), limit).is_some() {
-        return Ok(early);
+        return Ok(Learned {
+            src_socket: socket(Some(src)),
+            ..early
+        });
     }
     let size_hint = match (size, limit) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -81,6 +87,7 @@ pub(crate) fn learn(
     facts.unavailable = avail::unavailable();
     Ok(Learned {
         facts: Some(facts),
+        src_socket: socket(Some(src)),
         dst_socket: socket(Some(dst)),
     })
 }

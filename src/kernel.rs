@@ -182,7 +182,7 @@ impl Job<'_, '_> {
                     // meanwhile): deliver what the pipe holds with the loop, then decline. The
                     // pipe's bytes are exactly `left`, so the loop ends at that limit.
                     _ => {
-                        let (taken, r) = self.fd_loop(pr, dst, Some(left), None);
+                        let (taken, r) = self.fd_loop(pr, false, dst, Some(left), None);
                         return Err(match r {
                             Ok(()) => (End::Decline, 0),
                             // Bytes read but not written are lost with the error (the count
@@ -197,11 +197,13 @@ impl Job<'_, '_> {
     }
 
     /// The read/write loop on two descriptors, after the wrappers' buffers were drained and
-    /// flushed: never reads past `limit`, waits with `poll` on a destination that would block.
+    /// flushed: never reads past `limit`, waits with `poll` on a destination that would block;
+    /// reads a socket with `recv` (`src_socket`) and writes one with `send`.
     /// Returns the bytes taken from the source, and how it ended.
     pub(crate) fn fd_loop(
         &mut self,
         src: BorrowedFd<'_>,
+        src_socket: bool,
         dst: BorrowedFd<'_>,
         limit: Option<u64>,
         buf: Option<&mut [u8]>,
@@ -214,7 +216,7 @@ impl Job<'_, '_> {
                 if want == 0 {
                     return (consumed, Ok(()));
                 }
-                let n = match sys::io::read(src, &mut buf[..want]) {
+                let n = match sys::io::read(src, &mut buf[..want], src_socket) {
                     Ok(0) => return (consumed, Ok(())),
                     Ok(n) => n,
                     Err(Errno::INTR) => continue,

@@ -734,7 +734,7 @@ mod linux {
                     let pr = self.pipe.as_ref().expect("bytes in flight live in a pipe").read.as_fd();
                     let want = (self.in_pipe as usize).min(b.buf.len());
                     let n = loop {
-                        match sys::io::read(pr, &mut b.buf[..want]) {
+                        match sys::io::read(pr, &mut b.buf[..want], false) {
                             Err(Errno::INTR) => {}
                             r => break r?,
                         }

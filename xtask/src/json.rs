@@ -103,6 +103,11 @@ impl Json {
         self.sep();
         escape_into(&mut self.out, v);
     }
+
+    pub fn item_num(&mut self, v: f64) {
+        self.sep();
+        self.out.push_str(&number(v));
+    }
 }
 
 /// A JSON number: integers without a fraction, others with 4 decimals; `null` if not finite.

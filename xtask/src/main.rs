@@ -12,8 +12,10 @@ const USAGE: &str = "usage: cargo xtask <command> [options]
 
 commands:
   probe  [--json]                       what this kernel allows and which strategy each pair gets
-  bench  [--quick] [--json] [--scenario S] [--engine E] [--size N]
+  bench  [--quick] [--json] [--svg FILE] [--scenario S] [--engine E] [--size N]
                                         fdcopy against std::io::copy and plain loops
+  bench  --sweep [--quick] [--svg FILE] the same at 4 KiB to 256 MiB per copy
+  bench  --docs                         regenerate docs/bench.svg, docs/sweep.svg, docs/benchmarks.md
   fuzz   [TARGET|--all] [--seconds N]   run the cargo-fuzz targets
 ";
 

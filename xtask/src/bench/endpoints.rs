@@ -6,6 +6,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, PipeReader, PipeWriter, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::Stdio;
 
@@ -17,8 +18,8 @@ use super::scenario::Job;
 
 /// Where the copied bytes come from.
 pub trait Source: Sized {
-    /// The std type the engine reads from.
-    type R: Read;
+    /// The std type the engine reads from (a descriptor: the `kernel` engine uses it).
+    type R: Read + AsFd;
 
     /// Pattern seed of the stream in run number `run`.
     ///
@@ -51,8 +52,8 @@ pub trait Source: Sized {
 
 /// Where the copied bytes go.
 pub trait Sink: Sized {
-    /// The std type the engine writes to.
-    type W: io::Write;
+    /// The std type the engine writes to (a descriptor: the `kernel` engine uses it).
+    type W: io::Write + AsFd;
 
     /// Sets the sink up to receive `job.copied()` bytes of stream `seed`.
     fn open(env: &mut Env, job: &Job, seed: u64) -> Result<Self, String>;

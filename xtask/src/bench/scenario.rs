@@ -1,12 +1,14 @@
 //! The scenario table and the one measured run every scenario shares.
 
 use std::io::Read;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use super::download;
 use super::endpoints::{FileSink, FileSource, PipeSink, PipeSource, Sink, Source, TcpSink, TcpSource, UnixSource};
 use super::engine::Engine;
 use super::env::Env;
+use super::kernel::{self, KernelPath};
 use super::meter::{Meter, Sample};
 
 /// Runs one measured iteration of a scenario: set up, copy (timed), verify.
@@ -148,12 +150,7 @@ impl Workload {
                 copies: 1,
                 limit: limited.then_some(size / 2),
             },
-            Variant::Small => Job {
-                run,
-                stream_bytes: SMALL_COPIES * SMALL_LEN * if limited { 2 } else { 1 },
-                copies: SMALL_COPIES,
-                limit: Some(SMALL_LEN),
-            },
+            Variant::Small => Job::copies_of(SMALL_COPIES, SMALL_LEN, limited, run),
         }
     }
 }
@@ -172,6 +169,18 @@ pub struct Job {
 }
 
 impl Job {
+    /// `copies` copies of `len` bytes each, `copy(&mut (&mut src).take(len), &mut dst)`, from
+    /// one stream (twice as long for a limited scenario, whose second half stays unread): the
+    /// small variant, and every size of the sweep.
+    pub fn copies_of(copies: u64, len: u64, limited: bool, run: u64) -> Job {
+        Job {
+            run,
+            stream_bytes: copies * len * if limited { 2 } else { 1 },
+            copies,
+            limit: Some(len),
+        }
+    }
+
     /// Bytes the copies move in total.
     pub fn copied(&self) -> u64 {
         self.limit.map_or(self.stream_bytes, |n| n * self.copies)
@@ -192,12 +201,19 @@ pub fn run_pair<S: Source, D: Sink>(env: &mut Env, job: &Job, engine: Engine) ->
     let mut src = S::open(env, job, seed)?;
     let mut dst = D::open(env, job, seed)?;
     let mut buf = engine.buffer();
+    let mut kernel = match engine {
+        Engine::Kernel => Some(kernel::prepare(src.reader(), dst.writer())?),
+        _ => None,
+    };
     // Release the peers (receiver first), then start the clock: their wake-up latency
     // falls into every engine's wall time alike and into nobody's CPU time.
     dst.go()?;
     src.go()?;
     let meter = Meter::start();
-    let copied = copy_job(engine, src.reader(), dst.writer(), job, &mut buf);
+    let copied = match &mut kernel {
+        Some(k) => copy_job_kernel(k, src.reader(), dst.writer(), job),
+        None => copy_job(engine, src.reader(), dst.writer(), job, &mut buf),
+    };
     let sample = meter.stop();
     let copied = copied.map_err(|e| {
         let reasons = [src.failure(), dst.failure()];
@@ -232,6 +248,20 @@ fn copy_job<R: Read, W: std::io::Write>(
         let n = engine
             .copy(&mut limited, w, buf)
             .map_err(|e| format!("copy {}: {e}", i + 1))?;
+        expect_count(n, limit, i)?;
+    }
+    Ok(limit * job.copies)
+}
+
+/// The timed region of the `kernel` engine: the same calls on the descriptors.
+fn copy_job_kernel<R: AsFd, W: AsFd>(k: &mut KernelPath, r: &mut R, w: &mut W, job: &Job) -> Result<u64, String> {
+    let (r, w) = (r.as_fd(), w.as_fd());
+    let Some(limit) = job.limit else {
+        let n = k.copy(r, w, None).map_err(|e| format!("copy: {e}"))?;
+        return expect_count(n, job.stream_bytes, 0).map(|()| n);
+    };
+    for i in 0..job.copies {
+        let n = k.copy(r, w, Some(limit)).map_err(|e| format!("copy {}: {e}", i + 1))?;
         expect_count(n, limit, i)?;
     }
     Ok(limit * job.copies)
