@@ -51,6 +51,7 @@ cfg_if::cfg_if! {
     if #[cfg(target_os = "linux")] {
         mod facts;
         mod kernel;
+        mod sparse;
         mod sys;
     }
 }
@@ -63,6 +64,7 @@ pub use report::{Progress, Report};
 pub use side::{CopySink, CopySource};
 pub use strategy::Strategy;
 pub use table::PageCache;
+pub use table::{Reflink, Sparse};
 pub use wrap::{Fd, Plain};
 
 /// Copies `reader` to its end into `writer`, like `std::io::copy`, moving the bytes with the
@@ -137,7 +139,8 @@ impl<'a> Copier<'a> {
     /// ```
     pub const DEFAULT_BUFFER: usize = buffered::DEFAULT_BUFFER;
 
-    /// Default options: [`PageCache::Share`], no callback, fdcopy's buffer, every strategy.
+    /// Default options: [`PageCache::Share`], [`Sparse::Auto`], [`Reflink::Auto`], no callback,
+    /// fdcopy's buffer, every strategy.
     ///
     /// ```
     /// let report = fdcopy::Copier::new().copy(&mut &b"x"[..], &mut Vec::new()).unwrap();
@@ -170,7 +173,53 @@ impl<'a> Copier<'a> {
         self
     }
 
-    /// Called after every chunk any strategy moved (every kernel call, every buffered write).
+    /// Whether a sparse regular file copied into a regular file keeps its holes:
+    /// [`Sparse::Auto`] (the default) or [`Sparse::Never`] (std's allocation; use it where
+    /// `SEEK_DATA` is not to be trusted, e.g. OpenZFS #11900, #15526, #15933).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use std::io::{Seek, SeekFrom, Write};
+    /// let mut src = tempfile::tempfile().unwrap();
+    /// src.seek(SeekFrom::Start(64 << 20)).unwrap();
+    /// src.write_all(b"end").unwrap(); // 64 MiB of hole, then 3 bytes
+    /// src.rewind().unwrap();
+    /// let mut dst = tempfile::tempfile().unwrap();
+    /// let report = fdcopy::Copier::new().copy(&mut src, &mut dst).unwrap();
+    /// assert_eq!(report.written(), (64 << 20) + 3); // what std returns
+    /// assert_eq!(report.bytes_by(fdcopy::Strategy::Hole), 64 << 20); // not written
+    /// # }
+    /// ```
+    pub fn sparse(mut self, policy: Sparse) -> Self {
+        self.opts.policy.sparse = policy;
+        self
+    }
+
+    /// Whether a file → file copy may share the source's blocks: [`Reflink::Auto`] (the
+    /// default: `FICLONE` for a whole file where the filesystem can, else `copy_file_range`),
+    /// [`Reflink::Never`] (fresh blocks: neither), [`Reflink::Always`] (clone or fail, the
+    /// destination untouched).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use std::io::{Seek, Write};
+    /// let mut src = tempfile::tempfile().unwrap();
+    /// src.write_all(&[1u8; 1 << 20]).unwrap();
+    /// src.rewind().unwrap();
+    /// let mut dst = tempfile::tempfile().unwrap();
+    /// let report = fdcopy::Copier::new().reflink(fdcopy::Reflink::Never).copy(&mut src, &mut dst).unwrap();
+    /// assert_eq!(report.strategy(), fdcopy::Strategy::Sendfile); // no copy_file_range
+    /// # }
+    /// ```
+    pub fn reflink(mut self, policy: Reflink) -> Self {
+        self.opts.policy.reflink = policy;
+        self
+    }
+
+    /// Called after every chunk any strategy moved (every kernel call, every buffered write,
+    /// every hole skipped). With a callback, `copy_file_range` and `sendfile` move at most
+    /// 16 MiB per call (1 GiB otherwise), so that it fires on large files; that costs nothing
+    /// measurable.
     ///
     /// ```
     /// let mut total = 0;
