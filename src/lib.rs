@@ -13,6 +13,9 @@
 //!   the kernel paths by handing over its [`Descriptor`] ([`AsDescriptor`]); [`Plain`] and
 //!   [`Fd`] adapt any `Read`/`Write`.
 //! * [`table`] is the strategy table and the fallback rule: pure, public functions.
+//! * [`copy_file`] is a drop-in for `std::fs::copy`: std's permission rule and result, the
+//!   holes of a sparse file kept ([`Sparse`]), whole files cloned where the filesystem can
+//!   ([`Reflink`]), and a file copied onto itself refused instead of emptied.
 //!
 //! ```
 //! # #[cfg(target_os = "linux")] {
@@ -39,6 +42,7 @@ mod dropin;
 mod engine;
 mod error;
 pub mod go;
+mod path;
 mod recorder;
 mod report;
 mod side;
@@ -57,6 +61,7 @@ cfg_if::cfg_if! {
 }
 
 use std::io::{self, Read, Write};
+use std::path::Path;
 
 pub use descriptor::{AsDescriptor, Descriptor};
 pub use error::CopyError;
@@ -106,6 +111,43 @@ where
 {
     Copier::new()
         .copy(reader, writer)
+        .map(|r| r.written())
+        .map_err(CopyError::into_error)
+}
+
+/// Copies the file at `from` to `to`, like `std::fs::copy`, keeping holes and cloning where the
+/// filesystem can.
+///
+/// std's rule and result: `from` must be a regular file (else `InvalidInput`); `to` is created
+/// with `from`'s permission bits, or truncated and given them if it exists (a FIFO or device
+/// keeps its own); the result is the number of bytes copied, which is `from`'s length. Like
+/// std, no timestamps, owner, extended attributes or ACLs are copied.
+///
+/// Beyond std:
+/// * a sparse source keeps its holes, like `cp --sparse=auto` ([`Sparse::Auto`]);
+/// * on XFS and btrfs the destination shares the source's blocks (`FICLONE`,
+///   [`Reflink::Auto`]) and takes no space;
+/// * copying a file onto itself (the same path, a hard link, a symlink) is an `InvalidInput`
+///   error and the file stays intact, where std empties it.
+///
+/// [`Copier::copy_file`] is the same copy with options, a [`Report`], and a progress callback
+/// that knows the total ([`Progress::total`]).
+///
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// let dir = tempfile::tempdir().unwrap();
+/// let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+/// std::fs::write(&from, b"contents").unwrap();
+/// assert_eq!(fdcopy::copy_file(&from, &to).unwrap(), 8);
+/// assert_eq!(std::fs::read(&to).unwrap(), b"contents");
+/// let same = fdcopy::copy_file(&from, &from).unwrap_err();
+/// assert_eq!(same.kind(), std::io::ErrorKind::InvalidInput);
+/// assert_eq!(std::fs::read(&from).unwrap(), b"contents"); // intact
+/// # }
+/// ```
+pub fn copy_file<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<u64> {
+    Copier::new()
+        .copy_file(from, to)
         .map(|r| r.written())
         .map_err(CopyError::into_error)
 }
@@ -286,6 +328,30 @@ impl<'a> Copier<'a> {
         dropin::with_source(reader, |src| {
             dropin::with_sink(writer, |dst| engine::copy(dst, src, opts))
         })
+    }
+
+    /// [`copy_file`](crate::copy_file) with these options: the `Report`, and progress events
+    /// that carry the source's size as [`Progress::total`].
+    ///
+    /// Under [`Reflink::Always`] an existing destination is neither truncated nor given new
+    /// permissions before the clone (which needs it empty): a copy that cannot be cloned leaves
+    /// it as it was, and removes a destination the call created.
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+    /// std::fs::write(&from, vec![5u8; 40 << 20]).unwrap();
+    /// let mut events = Vec::new();
+    /// let mut on_progress = |p: fdcopy::Progress| events.push((p.written, p.total));
+    /// let report = fdcopy::Copier::new().progress(&mut on_progress).copy_file(&from, &to).unwrap();
+    /// assert_eq!(report.written(), 40 << 20);
+    /// assert!(events.len() >= 3); // 16 MiB kernel chunks at most, with a callback
+    /// assert_eq!(events.last(), Some(&(40 << 20, Some(40 << 20))));
+    /// # }
+    /// ```
+    pub fn copy_file<P: AsRef<Path>, Q: AsRef<Path>>(&mut self, from: P, to: Q) -> Result<Report, CopyError> {
+        path::copy_file(self, from.as_ref(), to.as_ref())
     }
 
     /// [`go::copy`] with these options: Go's order, destination first, for any
