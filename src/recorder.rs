@@ -36,6 +36,7 @@ impl<'p> Recorder<'p> {
     }
 
     /// Whether a progress callback listens (kernel chunks are then capped, so that it fires).
+    #[cfg(target_os = "linux")]
     pub(crate) fn has_progress(&self) -> bool {
         self.progress.is_some()
     }
