@@ -85,28 +85,6 @@ fn within_and_across(m: &Path, name: &str, data: &[u8], back: bool, within: Stra
     }
 }
 
-/// A loop-mounted filesystem of `size` bytes made by `mkfs`, in this thread's namespace.
-struct LoopFs {
-    mount: Mount,
-    _img: tempfile::TempDir,
-}
-
-fn loop_fs(mkfs: &str, size: u64) -> Result<LoopFs, String> {
-    if Command::new(mkfs).arg("-V").output().is_err() {
-        return Err(format!("{mkfs} not installed (run .ci/fs-setup.sh)"));
-    }
-    if !Path::new("/dev/loop-control").exists() {
-        return Err("no /dev/loop-control".into());
-    }
-    private_mount_ns()?;
-    let img_dir = tempfile::tempdir().unwrap();
-    let img = img_dir.path().join("fs.img");
-    File::create(&img).unwrap().set_len(size).unwrap();
-    sh(Command::new(mkfs).args(["-q", "-f"]).arg(&img))?;
-    let mount = private_mount(Command::new("mount").args(["-o", "loop"]).arg(&img))?;
-    Ok(LoopFs { mount, _img: img_dir })
-}
-
 fn dir_in(base: &Path, name: &str) -> PathBuf {
     let p = base.join(name);
     std::fs::create_dir_all(&p).unwrap();
