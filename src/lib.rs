@@ -392,4 +392,10 @@ pub mod __test {
     pub fn reset_syscall_availability() {
         crate::sys::avail::reset()
     }
+
+    /// The syscalls found unavailable in this process so far (what the next plan leaves out).
+    #[cfg(target_os = "linux")]
+    pub fn unavailable_syscalls() -> crate::table::SyscallSet {
+        crate::sys::avail::unavailable()
+    }
 }

@@ -4,7 +4,8 @@
 //! The rules (file-copy.md §5.3), in the order they apply:
 //!
 //! 1. The first `SEEK_DATA` comes before anything changes: a filesystem that refuses it (or an
-//!    `ftruncate` refused next) declines the step, and the plan's next steps copy densely.
+//!    `ftruncate` refused next) declines the step, and the plan's next steps copy densely from
+//!    the source's position (put back: `lseek` moves it).
 //! 2. The destination is sized once, with one `ftruncate`, before any data: no write ever extends
 //!    the file, which keeps XFS's speculative preallocation out of a sparse copy (measured: 8 MiB
 //!    allocated for 8 MiB of data, where per-extent writes left 15.5 MiB). A destination already
@@ -101,18 +102,24 @@ fn walk_with(
             },
         }
     };
-    // 2. The destination sized once.
+    // 2. The destination sized once. `SEEK_DATA` moved the source's position (lseek does): a
+    // decline from here puts it back, so the dense steps start where the copy starts.
     let sized = dst_at + (end - src_at);
     let extended = end > src_at && sized > dst_st.size;
     if extended {
         loop {
             match extent::set_len(dst, sized) {
                 Ok(()) => break,
-                Err(e) => match judge(Syscall::Ftruncate, e, 0) {
-                    Verdict::Retry => {}
-                    Verdict::Fail => return failed(e),
-                    _ => return decline,
-                },
+                Err(e) => {
+                    let verdict = judge(Syscall::Ftruncate, e, 0);
+                    if verdict == Verdict::Retry {
+                        continue;
+                    }
+                    if let Err(back) = extent::seek_to(src, src_at) {
+                        return failed(back);
+                    }
+                    return if verdict == Verdict::Fail { failed(e) } else { decline };
+                }
             }
         }
     }
