@@ -501,3 +501,41 @@ fn a_full_disk_mid_copy_leaves_an_exact_prefix() {
     assert_eq!((pos(&src), pos(&dst)), (n, n), "offsets at the count");
     eprintln!("INFO ENOSPC after {n} bytes ({:?})", e.report());
 }
+
+/// The cut-off for fragmented files: holes shorter than 32 KiB between extents are copied with
+/// them (one copy call for a run of small extents), longer ones are skipped, and a long hole
+/// after a fragmented region (a disk image's header, then nothing) stays a hole.
+#[test]
+fn short_holes_go_with_their_extents_long_ones_are_skipped() {
+    for (name, d) in places() {
+        // 2 MiB of 4 KiB data every 8 KiB; a 30 MiB hole; 64 KiB; a 40 KiB hole; 4 KiB; a 16 KiB
+        // hole; 4 KiB; the trailing hole.
+        let mut extents: Vec<(u64, u64)> = (0..256).map(|k| (k * 8 * KIB, 4 * KIB)).collect();
+        let tail = 32 * MIB;
+        extents.extend([
+            (tail, 64 * KIB),
+            (tail + 104 * KIB, 4 * KIB),
+            (tail + 124 * KIB, 4 * KIB),
+        ]);
+        let (mut src, want) = sparse_file(d.path(), "frag", SIZE, &extents, 17);
+        let mut dst = new_file(d.path(), "dst");
+        let mut chunks = Vec::new();
+        let mut on_progress = |p: Progress| chunks.push((p.strategy, p.chunk));
+        let r = Copier::new()
+            .progress(&mut on_progress)
+            .copy(&mut src, &mut dst)
+            .unwrap();
+        same_bytes(&file_bytes(&dst), &want, name);
+        let copied = (2 * MIB - 4 * KIB) + 64 * KIB + 4 * KIB + (16 * KIB + 4 * KIB);
+        assert_eq!(r.bytes_by(Strategy::CopyFileRange), copied, "{name}: {r:?}");
+        assert_eq!(r.bytes_by(Strategy::Hole), SIZE - copied, "{name}: {r:?}");
+        // The fragmented region in one call, not 256.
+        let data_chunks: Vec<u64> = chunks.iter().filter(|c| c.0 != Strategy::Hole).map(|c| c.1).collect();
+        assert_eq!(data_chunks, [2 * MIB - 4 * KIB, 64 * KIB, 24 * KIB], "{name}");
+        assert!(
+            blocks(&dst) * 512 <= copied + 4096 * 4,
+            "{name}: {} blocks",
+            blocks(&dst)
+        );
+    }
+}
