@@ -103,7 +103,12 @@ fn fill(
     // Pipes, FIFOs and devices keep what they are, as in std.
     let file = wmeta.is_file();
     if file && !always {
-        writer.set_len(0).map_err(fail)?;
+        // Only a destination that holds bytes: std's O_TRUNC is dropped by the kernel for a file
+        // the open created, and on ext4 a truncate to 0 makes close() start the writeback of
+        // everything written since (auto_da_alloc), in the caller's time.
+        if wmeta.len() > 0 {
+            writer.set_len(0).map_err(fail)?;
+        }
         writer.set_permissions(meta.permissions()).map_err(fail)?;
     }
     copier.opts.total = Some(meta.len());
