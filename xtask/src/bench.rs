@@ -13,6 +13,9 @@
 //! The one exception is `http-download`, which times a whole download (connect, request,
 //! response head, body copy), the same steps for every engine; see `download`.
 //!
+//! `file-file-sparse` (sparse, dense and fragmented files between tmpfs, ext4, xfs and btrfs,
+//! against std and cp) is a module of its own, `sparse`, run after the table.
+//!
 //! Module map: `scenario` (the table and the measured run), `endpoints` (sources and sinks),
 //! `download` (the `http-download` scenario), `peer` (peer processes and their control
 //! protocol), `engine`, `meter`, `env` (temp dir and files), `report`, `cli`; `http` is
@@ -30,6 +33,7 @@ mod meter;
 mod peer;
 mod report;
 mod scenario;
+mod sparse;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -41,9 +45,14 @@ use scenario::{Variant, Workload};
 
 /// Entry point of `cargo xtask bench`.
 pub fn main(args: &[String]) -> Result<ExitCode, String> {
-    let opts = match cli::parse(args)? {
+    let (args, sparse) = sparse::split(args)?;
+    if sparse.only {
+        sparse::main(&sparse)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = match cli::parse(&args)? {
         Parsed::Help => {
-            print!("{}", cli::USAGE);
+            print!("{}{}", cli::USAGE, sparse::USAGE);
             return Ok(ExitCode::SUCCESS);
         }
         Parsed::Run(opts) => opts,
@@ -59,6 +68,9 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
         report::print_json(&results, &opts);
     } else {
         report::print_table(&results, &opts);
+    }
+    if sparse.wanted {
+        sparse::main(&sparse)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -20,7 +20,6 @@ thread_local! {
 /// The kinds of filesystem `mount` makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    #[allow(dead_code)] // the bench's
     Tmpfs,
     Ext4,
     Xfs,
@@ -171,7 +170,9 @@ pub fn mount(kind: Kind, size: u64) -> Result<Mounted, String> {
                 .map_err(|e| format!("image: {e}"))?;
             m.image = Some(img.clone());
             run(Command::new(mkfs).args(["-q", force]).arg(&img))?;
-            run(Command::new("mount").args(["-o", "loop"]).arg(&img).arg(&path))?;
+            // discard: space freed in the filesystem is freed in the image on tmpfs too.
+            let opts = if kind == Kind::Btrfs { "loop" } else { "loop,discard" };
+            run(Command::new("mount").args(["-o", opts]).arg(&img).arg(&path))?;
         }
     }
     Ok(m)
@@ -201,6 +202,13 @@ pub fn shared_bytes(f: &File) -> Option<u64> {
     fiemap(f)
         .ok()
         .map(|e| e.iter().filter(|x| x.2 & 0x2000 != 0).map(|x| x.1).sum())
+}
+
+/// Bytes of `f` in unwritten (preallocated) extents, where FIEMAP works.
+pub fn unwritten_bytes(f: &File) -> Option<u64> {
+    fiemap(f)
+        .ok()
+        .map(|e| e.iter().filter(|x| x.2 & 0x800 != 0).map(|x| x.1).sum())
 }
 
 /// `_IOWR('f', 11, struct fiemap)`.
