@@ -305,7 +305,7 @@ impl<'a> Copier<'a> {
         self
     }
 
-    /// [`copy`](crate::copy) with these options: std's argument order and bounds, and the
+    /// [`copy`] with these options: std's argument order and bounds, and the
     /// report.
     ///
     /// ```
@@ -330,7 +330,7 @@ impl<'a> Copier<'a> {
         })
     }
 
-    /// [`copy_file`](crate::copy_file) with these options: the `Report`, and progress events
+    /// [`copy_file`] with these options: the `Report`, and progress events
     /// that carry the source's size as [`Progress::total`].
     ///
     /// Under [`Reflink::Always`] an existing destination is neither truncated nor given new
