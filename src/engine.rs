@@ -10,12 +10,15 @@ use crate::recorder::Recorder;
 use crate::report::{Progress, Report};
 use crate::side::{CopySink, CopySource};
 use crate::strategy::{Strategy, StrategySet};
-use crate::table::PageCache;
+use crate::table::{PageCache, Reflink, Sparse};
 
-/// The choices of one copy that every layer may read: page-cache policy, strategies ruled out.
+/// The choices of one copy that every layer may read: page-cache, hole and reflink policies,
+/// strategies ruled out.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Policy {
     pub(crate) page_cache: PageCache,
+    pub(crate) sparse: Sparse,
+    pub(crate) reflink: Reflink,
     pub(crate) denied: StrategySet,
 }
 
@@ -25,6 +28,8 @@ pub(crate) struct Options<'a> {
     pub(crate) policy: Policy,
     pub(crate) progress: Option<&'a mut dyn FnMut(Progress)>,
     pub(crate) buffer: Option<&'a mut [u8]>,
+    /// The bytes the copy is known to move (`copy_file`: the source's size), for progress.
+    pub(crate) total: Option<u64>,
 }
 
 /// How deep `WriteTo`/`ReadFrom` implementations may nest copies before the fast paths are
@@ -55,7 +60,8 @@ pub(crate) fn copy(
     opts: &mut Options<'_>,
 ) -> Result<Report, CopyError> {
     let policy = opts.policy;
-    let fast_paths = DEPTH.with(|d| d.get()) < MAX_FAST_PATH_DEPTH;
+    // Reflink::Always clones or fails: no fast path of a user's copies its bytes instead.
+    let fast_paths = DEPTH.with(|d| d.get()) < MAX_FAST_PATH_DEPTH && policy.reflink != Reflink::Always;
     if fast_paths && !policy.denied.contains(Strategy::WriteTo) {
         if let Some(w) = src.as_write_to() {
             return fast_path(Strategy::WriteTo, opts, || w.write_to(dst));
@@ -67,6 +73,7 @@ pub(crate) fn copy(
         }
     }
     let mut rec = Recorder::new(progress(&mut opts.progress));
+    rec.set_total(opts.total);
     #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
     let mut buffer = opts.buffer.as_deref_mut();
     // No early return for a limit of 0: a `BufReader` above an exhausted `Take` still holds
@@ -89,6 +96,7 @@ fn fast_path(
 ) -> Result<Report, CopyError> {
     let r = nested(f);
     let mut rec = Recorder::new(progress(&mut opts.progress));
+    rec.set_total(opts.total);
     rec.ran(strategy);
     let n = match &r {
         Ok(n) => *n,
@@ -112,6 +120,9 @@ fn progress<'o>(progress: &'o mut Option<&mut dyn FnMut(Progress)>) -> Option<&'
 }
 
 fn loop_allowed(policy: Policy) -> io::Result<()> {
+    if policy.reflink == Reflink::Always {
+        return Err(not_a_clone());
+    }
     if policy.denied.contains(Strategy::Buffered) {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
@@ -121,17 +132,26 @@ fn loop_allowed(policy: Policy) -> io::Result<()> {
     Ok(())
 }
 
+/// `Reflink::Always` on a copy that cannot be a `FICLONE` at all.
+fn not_a_clone() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "Reflink::Always: only a whole regular file into an empty regular file, both at offset 0, can be cloned",
+    )
+}
+
 #[cfg(target_os = "linux")]
 mod linux {
     use std::io;
     use std::os::fd::BorrowedFd;
 
     use super::Policy;
+    use crate::facts::Policies;
     use crate::kernel::{End, Job};
     use crate::recorder::Recorder;
     use crate::side::{CopySink, CopySource};
     use crate::strategy::Strategy;
-    use crate::table::plan;
+    use crate::table::{plan, Reflink};
 
     /// Both descriptors, borrowed for one step of the copy; `None` if a side has none.
     fn fds<'a>(src: &'a dyn CopySource, dst: &'a dyn CopySink) -> Option<(BorrowedFd<'a>, BorrowedFd<'a>)> {
@@ -146,15 +166,30 @@ mod linux {
         dst: &mut dyn CopySink,
         src: &mut dyn CopySource,
         policy: Policy,
-        buffer: Option<&mut [u8]>,
+        mut buffer: Option<&mut [u8]>,
         rec: &mut Recorder<'_>,
     ) -> io::Result<bool> {
+        let always = policy.reflink == Reflink::Always;
+        let policies = Policies {
+            page_cache: policy.page_cache,
+            sparse: policy.sparse,
+            reflink: policy.reflink,
+        };
         let mut limit = src.limit();
-        let learned = match (src.descriptor(), dst.descriptor()) {
-            (Some(s), Some(d)) => crate::facts::learn(s, d, limit, policy.page_cache)?,
+        let mut learned = match (src.descriptor(), dst.descriptor()) {
+            (Some(s), Some(d)) => crate::facts::learn(s, d, limit, policies)?,
             _ => return Ok(false),
         };
-        let plan = learned.facts.map(|f| plan(&f));
+        // Reflink::Always: refuse before the wrappers' bytes reach the destination.
+        if always {
+            let whole = match (&learned.facts, src.descriptor(), dst.descriptor()) {
+                (Some(f), Some(s), Some(d)) => crate::facts::whole_file(s, d, src.limit(), f),
+                _ => false,
+            };
+            if !whole {
+                return Err(super::not_a_clone());
+            }
+        }
         let mut drained = 0;
         // Unbounded here: each limit layer caps what it drains from below it, and a limit below
         // a `BufReader` does not apply to the bytes it already holds.
@@ -166,23 +201,40 @@ mod linux {
         }
         r?;
         dst.flush_buffered()?;
+        if let (Some(f), Some(s), Some(d)) = (learned.facts.as_mut(), src.descriptor(), dst.descriptor()) {
+            f.whole_file = crate::facts::whole_file(s, d, src.limit(), f);
+        }
+        let plan = learned.facts.map(|f| plan(&f));
         let mut job = Job {
             rec,
             wait: Default::default(),
             dst_socket: learned.dst_socket,
+            clone_refused: None,
         };
+        let runs = |s: Strategy| !policy.denied.contains(s) && (!always || s == Strategy::Clone);
         // No plan: the table answered early (a small copy), the loop alone.
-        let steps = plan.as_ref().map_or(&[][..], |p| p.steps());
-        for &strategy in steps
-            .iter()
-            .filter(|&&s| s != Strategy::Buffered && !policy.denied.contains(s))
-        {
+        let steps: &[Strategy] = plan.as_ref().map_or(&[], |p| p.steps());
+        for (i, &strategy) in steps.iter().enumerate() {
+            if strategy == Strategy::Buffered || !runs(strategy) {
+                continue;
+            }
             if limit == Some(0) {
                 return Ok(true);
             }
             job.rec.ran(strategy);
             let Some((s, d)) = fds(src, dst) else { return Ok(false) };
-            let out = job.run(strategy, s, d, limit);
+            let out = match strategy {
+                Strategy::Hole => {
+                    // The extents go by the steps after this one (the loop if it may run).
+                    let chain: Vec<Strategy> = steps[i + 1..]
+                        .iter()
+                        .copied()
+                        .filter(|&c| runs(c) && (c != Strategy::Buffered || super::loop_allowed(policy).is_ok()))
+                        .collect();
+                    crate::sparse::walk(&mut job, s, d, limit, &chain, buffer.as_deref_mut())
+                }
+                _ => job.run(strategy, s, d, limit),
+            };
             src.consume_limit(out.consumed);
             limit = src.limit();
             match out.end {
@@ -190,6 +242,13 @@ mod linux {
                 End::Decline => {}
                 End::Fail(e) => return Err(e),
             }
+        }
+        if always {
+            // The clone declined (or could not be planned): its errno, the destination untouched.
+            return Err(match job.clone_refused {
+                Some(errno) => io::Error::from_raw_os_error(errno),
+                None => super::not_a_clone(),
+            });
         }
         super::loop_allowed(policy)?;
         if limit == Some(0) {

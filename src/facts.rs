@@ -1,13 +1,15 @@
 //! What the engine learns about two descriptors before it consults the table, at the least
 //! cost: the table's early answer first (a small limit costs no syscall, a source no kernel
 //! call takes only its own `fstat`), then one `fstat` per side whose type does not tell its
-//! kind, `F_GETFL` for a file destination, and a refusal of the copies no strategy could end.
+//! kind (the source's also says whether it looks sparse), `F_GETFL` for a file destination, and
+//! a refusal of the copies no strategy could end. Whether a file → file copy is a whole-file
+//! one (a `FICLONE` candidate) is asked separately, once the wrappers' bytes are out.
 
 use std::io;
 
 use crate::descriptor::{Descriptor, FdKind};
 use crate::sys::{avail, stat};
-use crate::table::{early_plan, Facts, PageCache};
+use crate::table::{early_plan, Facts, PageCache, Reflink, Sparse, SMALL_COPY};
 
 /// What the engine needs besides the plan: the facts (`None` when the table answered early,
 /// or when a descriptor could not even be described: the loop then reports the real error),
@@ -18,13 +20,16 @@ pub(crate) struct Learned {
     pub(crate) dst_socket: bool,
 }
 
+/// The policies of the copy that go into the facts.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Policies {
+    pub(crate) page_cache: PageCache,
+    pub(crate) sparse: Sparse,
+    pub(crate) reflink: Reflink,
+}
+
 #[inline]
-pub(crate) fn learn(
-    s: Descriptor<'_>,
-    d: Descriptor<'_>,
-    limit: Option<u64>,
-    page_cache: PageCache,
-) -> io::Result<Learned> {
+pub(crate) fn learn(s: Descriptor<'_>, d: Descriptor<'_>, limit: Option<u64>, p: Policies) -> io::Result<Learned> {
     let socket = |kind: Option<FdKind>| matches!(kind, Some(FdKind::StreamSocket(_) | FdKind::DatagramSocket(_)));
     // An unknown side (a small copy from or into a `File`, never classified) counts as not a
     // socket: the loop then uses `read` or `write`.
@@ -33,18 +38,21 @@ pub(crate) fn learn(
         src_socket: socket(s.kind()),
         dst_socket: socket(d.kind()),
     };
-    if early_plan(s.kind(), limit).is_some() {
+    // Under Reflink::Always a small file is cloned too: the table decides, not its early answer.
+    let early_answers = |src, hint| p.reflink != Reflink::Always && early_plan(src, hint).is_some();
+    if early_answers(s.kind(), limit) {
         return Ok(early);
     }
-    let Some((src, size, src_id)) = (match s.kind() {
-        Some(k) => Some((k, None, None)),
-        None => stat::stat(s.fd())
-            .ok()
-            .map(|st| (st.kind, (st.kind == FdKind::File).then_some(st.size), Some(st.id))),
+    let Some((src, size, src_id, src_sparse)) = (match s.kind() {
+        Some(k) => Some((k, None, None, false)),
+        None => stat::stat(s.fd()).ok().map(|st| {
+            let size = (st.kind == FdKind::File).then_some(st.size);
+            (st.kind, size, Some(st.id), st.looks_sparse())
+        }),
     }) else {
         return Ok(early);
     };
-    if early_plan(Some(src), limit).is_some() {
+    if early_answers(Some(src), limit) {
         return Ok(Learned {
             src_socket: socket(Some(src)),
             ..early
@@ -83,13 +91,36 @@ pub(crate) fn learn(
     facts.dst_append = dst_append;
     facts.same_file = same_file;
     facts.size_hint = size_hint;
-    facts.page_cache = page_cache;
+    facts.page_cache = p.page_cache;
     facts.unavailable = avail::unavailable();
+    facts.src_sparse = src_sparse;
+    facts.sparse = p.sparse;
+    facts.reflink = p.reflink;
     Ok(Learned {
         facts: Some(facts),
         src_socket: socket(Some(src)),
         dst_socket: socket(Some(dst)),
     })
+}
+
+/// Whether the copy is a whole-file one, the only kind `FICLONE` may do: two regular files, no
+/// limit, both at offset 0, an empty destination. Asked (two `lseek`s and an `fstat`) only
+/// where the table could plan a clone, after the wrappers' buffered bytes went out.
+pub(crate) fn whole_file(s: Descriptor<'_>, d: Descriptor<'_>, limit: Option<u64>, f: &Facts) -> bool {
+    let candidate = f.src == FdKind::File
+        && f.dst == FdKind::File
+        && !f.dst_append
+        && !f.same_file
+        && limit.is_none()
+        && match f.reflink {
+            Reflink::Always => true,
+            Reflink::Auto => f.size_hint.is_none_or(|n| n > SMALL_COPY),
+            _ => false,
+        };
+    candidate
+        && stat::position(s.fd()) == Some(0)
+        && stat::position(d.fd()) == Some(0)
+        && stat::stat(d.fd()).is_ok_and(|st| st.size == 0)
 }
 
 /// Whether an unbounded copy of a file (or pipe) into itself would keep reading its own

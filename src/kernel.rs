@@ -1,7 +1,8 @@
 //! Moving bytes between two descriptors: one kernel strategy at a time, following the fallback
 //! rule of the table (every syscall retried on EINTR, bounded by the limit, `EAGAIN` waited on
-//! with `poll`, nothing left behind in the intermediate pipe unreported), and the read/write
-//! loop on the descriptors themselves.
+//! with `poll`, nothing left behind in the intermediate pipe unreported), the read/write loop
+//! on the descriptors themselves, and the whole-file clone. `copy_file_range`, `sendfile` and the
+//! loop also run at explicit offsets ([`At`]), for the extents of a sparse copy.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -9,7 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use crate::recorder::Recorder;
 use crate::strategy::Strategy;
 use crate::sys::wait::{Blocked, Waiter};
-use crate::sys::{self, avail, pipe_pool, splice};
+use crate::sys::{self, avail, extent, pipe_pool, splice, stat};
 use crate::table::{verdict, zero_is_decline, Syscall, Verdict};
 
 /// How a strategy ended.
@@ -34,6 +35,20 @@ pub(crate) struct Outcome {
 /// Consecutive `EAGAIN`s, with both sides ready by `poll`, before giving up with `WouldBlock`.
 const MAX_SPURIOUS_EAGAIN: u32 = 1000;
 
+/// With a progress callback, no `copy_file_range` or `sendfile` call moves more than this, so
+/// that the callback fires on large files (1 GiB per call otherwise). 16 MiB chunks cost
+/// nothing measurable against 1 GiB ones (`docs/architecture.md`, "Numbers behind the
+/// constants").
+pub(crate) const PROGRESS_CHUNK: u64 = 16 << 20;
+
+/// Explicit offsets a strategy reads and writes at, each advanced by the bytes it moves (the
+/// extents of a sparse copy); the file positions are then the caller's business.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct At {
+    pub(crate) src: u64,
+    pub(crate) dst: u64,
+}
+
 /// What the kernel paths of one copy share across its strategies: the recorder, the waiting
 /// state of the destination, and whether it is a socket (loop writes then use `send` with
 /// `MSG_NOSIGNAL`).
@@ -41,6 +56,8 @@ pub(crate) struct Job<'r, 'p> {
     pub(crate) rec: &'r mut Recorder<'p>,
     pub(crate) wait: Waiter,
     pub(crate) dst_socket: bool,
+    /// The errno with which `FICLONE` declined (what `Reflink::Always` reports).
+    pub(crate) clone_refused: Option<i32>,
 }
 
 /// The errno's verdict, with the side effect of remembering a syscall that is missing or
@@ -68,6 +85,7 @@ fn left(limit: Option<u64>, done: u64) -> u64 {
 
 impl Job<'_, '_> {
     /// Moves bytes from `src` to `dst` with `strategy` until end of file, `limit`, or an error.
+    /// (Not [`Strategy::Hole`]: the sparse walk, above this module, drives the others.)
     pub(crate) fn run(
         &mut self,
         strategy: Strategy,
@@ -77,21 +95,123 @@ impl Job<'_, '_> {
     ) -> Outcome {
         match strategy {
             Strategy::SpliceViaPipe => self.via_pipe(src, dst, limit),
-            _ => self.direct(strategy, src, dst, limit),
+            Strategy::Clone => self.clone_file(src, dst),
+            _ => self.direct(strategy, src, dst, limit, None),
         }
     }
 
-    /// `copy_file_range`, `sendfile` or a direct `splice`: one call repeated.
-    fn direct(&mut self, strategy: Strategy, src: BorrowedFd<'_>, dst: BorrowedFd<'_>, limit: Option<u64>) -> Outcome {
+    /// [`run`](Job::run) at explicit offsets, which it advances: `copy_file_range`, `sendfile`
+    /// (the destination's position is put at `at.dst` first), or the loop with `pread`/`pwrite`
+    /// (through `buf`, or the default buffer). Any other strategy declines.
+    pub(crate) fn run_at(
+        &mut self,
+        strategy: Strategy,
+        src: BorrowedFd<'_>,
+        dst: BorrowedFd<'_>,
+        limit: Option<u64>,
+        at: &mut At,
+        buf: Option<&mut [u8]>,
+    ) -> Outcome {
+        match strategy {
+            Strategy::CopyFileRange | Strategy::Sendfile => self.direct(strategy, src, dst, limit, Some(at)),
+            Strategy::Buffered => {
+                let (consumed, r) = self.fd_loop_at(src, false, dst, limit, buf, Some(at));
+                Outcome {
+                    consumed,
+                    end: r.map_or_else(End::Fail, |()| End::Done),
+                }
+            }
+            _ => Outcome {
+                consumed: 0,
+                end: End::Decline,
+            },
+        }
+    }
+
+    /// `FICLONE`: the whole source shared into the (empty) destination, then both positions at
+    /// the end, as a copy leaves them. Declines with the errno kept in `clone_refused`.
+    fn clone_file(&mut self, src: BorrowedFd<'_>, dst: BorrowedFd<'_>) -> Outcome {
+        let declined = Outcome {
+            consumed: 0,
+            end: End::Decline,
+        };
+        loop {
+            match sys::clone::ficlone(dst, src) {
+                Ok(()) => break,
+                Err(e) => match judge(Syscall::Ficlone, e, 0) {
+                    Verdict::Retry => {}
+                    Verdict::Fail => {
+                        return Outcome {
+                            consumed: 0,
+                            end: End::Fail(e.into()),
+                        }
+                    }
+                    _ => {
+                        self.clone_refused = Some(e.raw_os_error());
+                        return declined;
+                    }
+                },
+            }
+        }
+        // The clone took the source's size at that moment: that is what it copied.
+        let placed = stat::stat(dst).and_then(|st| {
+            extent::seek_to(src, st.size)?;
+            extent::seek_to(dst, st.size)?;
+            Ok(st.size)
+        });
+        match placed {
+            Ok(n) => {
+                if n > 0 {
+                    self.rec.moved(Strategy::Clone, n);
+                }
+                Outcome {
+                    consumed: n,
+                    end: End::Done,
+                }
+            }
+            Err(e) => Outcome {
+                consumed: 0,
+                end: End::Fail(e),
+            },
+        }
+    }
+
+    /// `copy_file_range`, `sendfile` or a direct `splice`: one call repeated, at the file
+    /// positions or, for the first two, at explicit offsets.
+    fn direct(
+        &mut self,
+        strategy: Strategy,
+        src: BorrowedFd<'_>,
+        dst: BorrowedFd<'_>,
+        limit: Option<u64>,
+        mut at: Option<&mut At>,
+    ) -> Outcome {
         let call = strategy.syscall().expect("a kernel strategy");
+        if let (Some(at), Syscall::Sendfile) = (at.as_deref(), call) {
+            // sendfile writes at the destination's position.
+            if let Err(e) = extent::seek_to(dst, at.dst) {
+                return Outcome {
+                    consumed: 0,
+                    end: End::Fail(e.into()),
+                };
+            }
+        }
+        let cap = match self.rec.has_progress() {
+            true => sys::chunk_cap(call).min(PROGRESS_CHUNK),
+            false => sys::chunk_cap(call),
+        };
         let mut moved = 0u64;
         let mut spurious = 0;
         let end = loop {
-            let want = left(limit, moved).min(sys::chunk_cap(call));
+            let want = left(limit, moved).min(cap);
             if want == 0 {
                 break End::Done;
             }
-            match sys::call_once(call, src, dst, want as usize) {
+            let r = match at.as_deref_mut() {
+                Some(at) => sys::call_at(call, src, &mut at.src, dst, &mut at.dst, want as usize),
+                None => sys::call_once(call, src, dst, want as usize),
+            };
+            match r {
                 Ok(0) if zero_is_decline(call, moved) => break End::Decline,
                 Ok(0) => break End::Done,
                 Ok(n) => {
@@ -208,6 +328,20 @@ impl Job<'_, '_> {
         limit: Option<u64>,
         buf: Option<&mut [u8]>,
     ) -> (u64, io::Result<()>) {
+        self.fd_loop_at(src, src_socket, dst, limit, buf, None)
+    }
+
+    /// The loop at the file positions (`read`/`write`) or at explicit offsets
+    /// (`pread`/`pwrite`, advancing `at`).
+    fn fd_loop_at(
+        &mut self,
+        src: BorrowedFd<'_>,
+        src_socket: bool,
+        dst: BorrowedFd<'_>,
+        limit: Option<u64>,
+        buf: Option<&mut [u8]>,
+        mut at: Option<&mut At>,
+    ) -> (u64, io::Result<()>) {
         use sys::Errno;
         let mut run = |buf: &mut [u8]| {
             let mut consumed = 0u64;
@@ -216,19 +350,33 @@ impl Job<'_, '_> {
                 if want == 0 {
                     return (consumed, Ok(()));
                 }
-                let n = match sys::io::read(src, &mut buf[..want], src_socket) {
+                let r = match at.as_deref() {
+                    Some(at) => sys::io::pread(src, &mut buf[..want], at.src),
+                    None => sys::io::read(src, &mut buf[..want], src_socket),
+                };
+                let n = match r {
                     Ok(0) => return (consumed, Ok(())),
                     Ok(n) => n,
                     Err(Errno::INTR) => continue,
                     Err(e) => return (consumed, Err(e.into())),
                 };
                 consumed += n as u64;
+                if let Some(at) = at.as_deref_mut() {
+                    at.src += n as u64;
+                }
                 let mut chunk = &buf[..n];
                 while !chunk.is_empty() {
-                    match sys::io::write(dst, chunk, self.dst_socket) {
+                    let r = match at.as_deref() {
+                        Some(at) => sys::io::pwrite(dst, chunk, at.dst),
+                        None => sys::io::write(dst, chunk, self.dst_socket),
+                    };
+                    match r {
                         Ok(0) => return (consumed, Err(crate::error::write_zero())),
                         Ok(k) => {
                             chunk = &chunk[k..];
+                            if let Some(at) = at.as_deref_mut() {
+                                at.dst += k as u64;
+                            }
                             self.rec.moved(Strategy::Buffered, k as u64);
                         }
                         Err(Errno::INTR) => {}

@@ -13,6 +13,9 @@
 //!   the kernel paths by handing over its [`Descriptor`] ([`AsDescriptor`]); [`Plain`] and
 //!   [`Fd`] adapt any `Read`/`Write`.
 //! * [`table`] is the strategy table and the fallback rule: pure, public functions.
+//! * [`copy_file`] is a drop-in for `std::fs::copy`: std's permission rule and result, the
+//!   holes of a sparse file kept ([`Sparse`]), whole files cloned where the filesystem can
+//!   ([`Reflink`]), and a file copied onto itself refused instead of emptied.
 //!
 //! ```
 //! # #[cfg(target_os = "linux")] {
@@ -40,6 +43,7 @@ mod dropin;
 mod engine;
 mod error;
 pub mod go;
+mod path;
 mod recorder;
 mod report;
 mod side;
@@ -55,11 +59,13 @@ cfg_if::cfg_if! {
     if #[cfg(target_os = "linux")] {
         mod facts;
         mod kernel;
+        mod sparse;
         mod sys;
     }
 }
 
 use std::io::{self, Read, Write};
+use std::path::Path;
 
 pub use bidi::copy_bidirectional;
 pub use descriptor::{AsDescriptor, Descriptor};
@@ -68,6 +74,7 @@ pub use report::{Progress, Report};
 pub use side::{CopySink, CopySource};
 pub use strategy::Strategy;
 pub use table::PageCache;
+pub use table::{Reflink, Sparse};
 pub use wrap::{Fd, Plain};
 
 /// Copies `reader` to its end into `writer`, like `std::io::copy`, moving the bytes with the
@@ -113,6 +120,43 @@ where
         .map_err(CopyError::into_error)
 }
 
+/// Copies the file at `from` to `to`, like `std::fs::copy`, keeping holes and cloning where the
+/// filesystem can.
+///
+/// std's rule and result: `from` must be a regular file (else `InvalidInput`); `to` is created
+/// with `from`'s permission bits, or truncated and given them if it exists (a FIFO or device
+/// keeps its own); the result is the number of bytes copied, which is `from`'s length. Like
+/// std, no timestamps, owner, extended attributes or ACLs are copied.
+///
+/// Beyond std:
+/// * a sparse source keeps its holes, like `cp --sparse=auto` ([`Sparse::Auto`]);
+/// * on XFS and btrfs the destination shares the source's blocks (`FICLONE`,
+///   [`Reflink::Auto`]) and takes no space;
+/// * copying a file onto itself (the same path, a hard link, a symlink) is an `InvalidInput`
+///   error and the file stays intact, where std empties it.
+///
+/// [`Copier::copy_file`] is the same copy with options, a [`Report`], and a progress callback
+/// that knows the total ([`Progress::total`]).
+///
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// let dir = tempfile::tempdir().unwrap();
+/// let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+/// std::fs::write(&from, b"contents").unwrap();
+/// assert_eq!(fdcopy::copy_file(&from, &to).unwrap(), 8);
+/// assert_eq!(std::fs::read(&to).unwrap(), b"contents");
+/// let same = fdcopy::copy_file(&from, &from).unwrap_err();
+/// assert_eq!(same.kind(), std::io::ErrorKind::InvalidInput);
+/// assert_eq!(std::fs::read(&from).unwrap(), b"contents"); // intact
+/// # }
+/// ```
+pub fn copy_file<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<u64> {
+    Copier::new()
+        .copy_file(from, to)
+        .map(|r| r.written())
+        .map_err(CopyError::into_error)
+}
+
 /// A copy with options: page-cache policy, progress callback, buffer, strategies to avoid.
 /// [`copy`](Copier::copy) takes std's order, [`go_copy`](Copier::go_copy) Go's; both return a
 /// [`Report`] of the strategies that moved the bytes, or a [`CopyError`] with the exact count.
@@ -142,7 +186,8 @@ impl<'a> Copier<'a> {
     /// ```
     pub const DEFAULT_BUFFER: usize = buffered::DEFAULT_BUFFER;
 
-    /// Default options: [`PageCache::Share`], no callback, fdcopy's buffer, every strategy.
+    /// Default options: [`PageCache::Share`], [`Sparse::Auto`], [`Reflink::Auto`], no callback,
+    /// fdcopy's buffer, every strategy.
     ///
     /// ```
     /// let report = fdcopy::Copier::new().copy(&mut &b"x"[..], &mut Vec::new()).unwrap();
@@ -175,7 +220,53 @@ impl<'a> Copier<'a> {
         self
     }
 
-    /// Called after every chunk any strategy moved (every kernel call, every buffered write).
+    /// Whether a sparse regular file copied into a regular file keeps its holes:
+    /// [`Sparse::Auto`] (the default) or [`Sparse::Never`] (std's allocation; use it where
+    /// `SEEK_DATA` is not to be trusted, e.g. OpenZFS #11900, #15526, #15933).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use std::io::{Seek, SeekFrom, Write};
+    /// let mut src = tempfile::tempfile().unwrap();
+    /// src.seek(SeekFrom::Start(64 << 20)).unwrap();
+    /// src.write_all(b"end").unwrap(); // 64 MiB of hole, then 3 bytes
+    /// src.rewind().unwrap();
+    /// let mut dst = tempfile::tempfile().unwrap();
+    /// let report = fdcopy::Copier::new().copy(&mut src, &mut dst).unwrap();
+    /// assert_eq!(report.written(), (64 << 20) + 3); // what std returns
+    /// assert_eq!(report.bytes_by(fdcopy::Strategy::Hole), 64 << 20); // not written
+    /// # }
+    /// ```
+    pub fn sparse(mut self, policy: Sparse) -> Self {
+        self.opts.policy.sparse = policy;
+        self
+    }
+
+    /// Whether a file → file copy may share the source's blocks: [`Reflink::Auto`] (the
+    /// default: `FICLONE` for a whole file where the filesystem can, else `copy_file_range`),
+    /// [`Reflink::Never`] (fresh blocks: neither), [`Reflink::Always`] (clone or fail, the
+    /// destination untouched).
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use std::io::{Seek, Write};
+    /// let mut src = tempfile::tempfile().unwrap();
+    /// src.write_all(&[1u8; 1 << 20]).unwrap();
+    /// src.rewind().unwrap();
+    /// let mut dst = tempfile::tempfile().unwrap();
+    /// let report = fdcopy::Copier::new().reflink(fdcopy::Reflink::Never).copy(&mut src, &mut dst).unwrap();
+    /// assert_eq!(report.strategy(), fdcopy::Strategy::Sendfile); // no copy_file_range
+    /// # }
+    /// ```
+    pub fn reflink(mut self, policy: Reflink) -> Self {
+        self.opts.policy.reflink = policy;
+        self
+    }
+
+    /// Called after every chunk any strategy moved (every kernel call, every buffered write,
+    /// every hole skipped). With a callback, `copy_file_range` and `sendfile` move at most
+    /// 16 MiB per call (1 GiB otherwise), so that it fires on large files; that costs nothing
+    /// measurable.
     ///
     /// ```
     /// let mut total = 0;
@@ -244,6 +335,30 @@ impl<'a> Copier<'a> {
         })
     }
 
+    /// [`copy_file`] with these options: the `Report`, and progress events
+    /// that carry the source's size as [`Progress::total`].
+    ///
+    /// Under [`Reflink::Always`] an existing destination is neither truncated nor given new
+    /// permissions before the clone (which needs it empty): a copy that cannot be cloned leaves
+    /// it as it was, and removes a destination the call created.
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+    /// std::fs::write(&from, vec![5u8; 40 << 20]).unwrap();
+    /// let mut events = Vec::new();
+    /// let mut on_progress = |p: fdcopy::Progress| events.push((p.written, p.total));
+    /// let report = fdcopy::Copier::new().progress(&mut on_progress).copy_file(&from, &to).unwrap();
+    /// assert_eq!(report.written(), 40 << 20);
+    /// assert!(events.len() >= 3); // 16 MiB kernel chunks at most, with a callback
+    /// assert_eq!(events.last(), Some(&(40 << 20, Some(40 << 20))));
+    /// # }
+    /// ```
+    pub fn copy_file<P: AsRef<Path>, Q: AsRef<Path>>(&mut self, from: P, to: Q) -> Result<Report, CopyError> {
+        path::copy_file(self, from.as_ref(), to.as_ref())
+    }
+
     /// [`go::copy`] with these options: Go's order, destination first, for any
     /// [`CopySource`]/[`CopySink`].
     ///
@@ -288,5 +403,11 @@ pub mod __test {
     #[cfg(target_os = "linux")]
     pub fn reset_syscall_availability() {
         crate::sys::avail::reset()
+    }
+
+    /// The syscalls found unavailable in this process so far (what the next plan leaves out).
+    #[cfg(target_os = "linux")]
+    pub fn unavailable_syscalls() -> crate::table::SyscallSet {
+        crate::sys::avail::unavailable()
     }
 }

@@ -13,6 +13,7 @@ use crate::strategy::Strategy;
 pub(crate) struct Recorder<'p> {
     report: Report,
     progress: Option<&'p mut dyn FnMut(Progress)>,
+    total: Option<u64>,
 }
 
 impl<'p> Recorder<'p> {
@@ -22,7 +23,22 @@ impl<'p> Recorder<'p> {
 
     /// Goes on recording into `report` (a copy that runs over several polls).
     pub(crate) fn resume(report: Report, progress: Option<&'p mut dyn FnMut(Progress)>) -> Self {
-        Recorder { report, progress }
+        Recorder {
+            report,
+            progress,
+            total: None,
+        }
+    }
+
+    /// The bytes this copy is known to move, reported with every progress event.
+    pub(crate) fn set_total(&mut self, total: Option<u64>) {
+        self.total = total;
+    }
+
+    /// Whether a progress callback listens (kernel chunks are then capped, so that it fires).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn has_progress(&self) -> bool {
+        self.progress.is_some()
     }
 
     /// `n` more bytes reached the destination through `strategy`.
@@ -33,6 +49,7 @@ impl<'p> Recorder<'p> {
                 written: self.report.written(),
                 chunk: n,
                 strategy,
+                total: self.total,
             });
         }
     }

@@ -30,13 +30,19 @@ impl Report {
     }
 
     /// The strategy that moved the most bytes; on a tie, or when nothing moved, the one that
-    /// ran last (for an empty source: the one that saw end of file).
+    /// ran last (for an empty source: the one that saw end of file). Holes are not moved bytes:
+    /// [`Strategy::Hole`] is named only when the copy was all holes (the data of a sparse copy
+    /// names its strategy; [`bytes_by(Strategy::Hole)`](Report::bytes_by) says what was skipped).
     pub fn strategy(&self) -> Strategy {
+        let data = |s: Strategy| if s == Strategy::Hole { 0 } else { self.moved[s as usize] };
         let mut best = self.last.unwrap_or(Strategy::Buffered);
         for s in Strategy::ALL {
-            if self.moved[s as usize] > self.moved[best as usize] {
+            if data(s) > data(best) {
                 best = s;
             }
+        }
+        if data(best) == 0 && self.moved[Strategy::Hole as usize] > 0 {
+            best = Strategy::Hole;
         }
         best
     }
@@ -79,7 +85,8 @@ impl fmt::Debug for Report {
 }
 
 /// One progress event: fired after every chunk a strategy moved (every kernel call that moved
-/// bytes, every buffered write).
+/// bytes, every buffered write, every hole skipped, a whole clone). With a callback, kernel
+/// calls move at most 16 MiB each, so that it fires on large files too.
 ///
 /// ```
 /// let mut events = Vec::new();
@@ -98,4 +105,8 @@ pub struct Progress {
     pub chunk: u64,
     /// The strategy that moved the chunk.
     pub strategy: Strategy,
+    /// The bytes the copy is expected to move, when known before it starts:
+    /// [`copy_file`](crate::copy_file) knows the source's size. A source that grows while it is
+    /// copied takes `written` past it.
+    pub total: Option<u64>,
 }

@@ -28,10 +28,18 @@ pub enum Strategy {
     WriteTo,
     /// The destination's own [`ReadFrom`](crate::go::ReadFrom) fast path.
     ReadFrom,
+    /// `ioctl(FICLONE)`: the whole file shared with the source (a reflink) on filesystems that
+    /// can (XFS, btrfs): no byte is read or written.
+    Clone,
+    /// Bytes covered without I/O: holes of a sparse source (found with `SEEK_DATA`/`SEEK_HOLE`)
+    /// skipped where the destination already reads zeros, or punched where it held old data.
+    /// Counted like moved bytes, so [`Report::written`](crate::Report::written) is the logical
+    /// count std returns; the data between the holes goes by the strategies after it in the plan.
+    Hole,
 }
 
 impl Strategy {
-    pub(crate) const COUNT: usize = 7;
+    pub(crate) const COUNT: usize = 9;
     /// Every strategy, in the order of the enum.
     pub const ALL: [Strategy; Strategy::COUNT] = [
         Strategy::CopyFileRange,
@@ -41,6 +49,8 @@ impl Strategy {
         Strategy::Buffered,
         Strategy::WriteTo,
         Strategy::ReadFrom,
+        Strategy::Clone,
+        Strategy::Hole,
     ];
 
     /// The syscall a kernel strategy is made of.
@@ -49,12 +59,14 @@ impl Strategy {
             Strategy::CopyFileRange => Some(Syscall::CopyFileRange),
             Strategy::Sendfile => Some(Syscall::Sendfile),
             Strategy::Splice | Strategy::SpliceViaPipe => Some(Syscall::Splice),
+            Strategy::Clone => Some(Syscall::Ficlone),
+            Strategy::Hole => Some(Syscall::SeekData),
             _ => None,
         }
     }
 
     /// A short name (`copy_file_range`, `sendfile`, `splice`, `splice-via-pipe`, `buffered`,
-    /// `write_to`, `read_from`).
+    /// `write_to`, `read_from`, `clone`, `hole`).
     pub fn name(self) -> &'static str {
         match self {
             Strategy::CopyFileRange => "copy_file_range",
@@ -64,6 +76,8 @@ impl Strategy {
             Strategy::Buffered => "buffered",
             Strategy::WriteTo => "write_to",
             Strategy::ReadFrom => "read_from",
+            Strategy::Clone => "clone",
+            Strategy::Hole => "hole",
         }
     }
 }
@@ -95,7 +109,10 @@ impl StrategySet {
 /// ```
 /// use fdcopy::table::Syscall;
 /// let names: Vec<_> = Syscall::ALL.iter().map(|c| c.name()).collect();
-/// assert_eq!(names, ["copy_file_range", "sendfile", "splice"]);
+/// assert_eq!(
+///     names,
+///     ["copy_file_range", "sendfile", "splice", "FICLONE", "SEEK_DATA", "fallocate", "ftruncate"]
+/// );
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -106,11 +123,29 @@ pub enum Syscall {
     Sendfile,
     /// `splice(2)`
     Splice,
+    /// `ioctl(dst, FICLONE, src)`: [`Strategy::Clone`].
+    Ficlone,
+    /// `lseek(2)` with `SEEK_DATA`/`SEEK_HOLE`: the extents of a sparse source
+    /// ([`Strategy::Hole`]).
+    SeekData,
+    /// `fallocate(2)` with `FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`: a hole punched where the
+    /// destination held old bytes.
+    Fallocate,
+    /// `ftruncate(2)`: the destination sized once before a sparse copy's extents.
+    Ftruncate,
 }
 
 impl Syscall {
     /// Every syscall the engine uses.
-    pub const ALL: [Syscall; 3] = [Syscall::CopyFileRange, Syscall::Sendfile, Syscall::Splice];
+    pub const ALL: [Syscall; 7] = [
+        Syscall::CopyFileRange,
+        Syscall::Sendfile,
+        Syscall::Splice,
+        Syscall::Ficlone,
+        Syscall::SeekData,
+        Syscall::Fallocate,
+        Syscall::Ftruncate,
+    ];
 
     /// The syscall's name.
     pub fn name(self) -> &'static str {
@@ -118,6 +153,10 @@ impl Syscall {
             Syscall::CopyFileRange => "copy_file_range",
             Syscall::Sendfile => "sendfile",
             Syscall::Splice => "splice",
+            Syscall::Ficlone => "FICLONE",
+            Syscall::SeekData => "SEEK_DATA",
+            Syscall::Fallocate => "fallocate",
+            Syscall::Ftruncate => "ftruncate",
         }
     }
 }

@@ -46,6 +46,62 @@ pub enum PageCache {
     Isolate,
 }
 
+/// Whether a copy of a sparse regular file into a regular file keeps its holes.
+///
+/// With [`Auto`](Sparse::Auto), fdcopy's default, a source whose `st_blocks` say it holds
+/// fewer bytes than its size is copied extent by extent (`SEEK_DATA`/`SEEK_HOLE`): holes are
+/// skipped where the destination already reads zeros and punched where it held old bytes, so
+/// the bytes read back are identical and the destination takes the space of the data only, as
+/// `cp --sparse=auto` does ([`Strategy::Hole`] counts the bytes covered that way). Dense files
+/// pay nothing for it: the `fstat` that says so is the one the copy makes anyway.
+///
+/// [`Never`](Sparse::Never) copies the way `std::io::copy` does, every zero written. (Where
+/// `copy_file_range` or `FICLONE` reflink, on XFS and btrfs, std's copy keeps the holes too; a
+/// copy into fresh, fully allocated blocks is [`Reflink::Never`] with `Sparse::Never`.) Use it on
+/// filesystems whose `SEEK_DATA` is known to lie (OpenZFS #11900, #15526, #15933): a sparse copy
+/// trusts it.
+///
+/// ```
+/// use fdcopy::{Copier, Sparse};
+/// assert_eq!(Sparse::default(), Sparse::Auto);
+/// let _like_std = Copier::new().sparse(Sparse::Never);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Sparse {
+    /// Keep the holes of a source that looks sparse (`st_blocks * 512 < st_size`).
+    #[default]
+    Auto,
+    /// Write every byte, zeros included (std's allocation).
+    Never,
+}
+
+/// Whether a file → file copy may share the source's blocks (a reflink) instead of copying
+/// them.
+///
+/// | policy | what runs |
+/// |---|---|
+/// | [`Auto`](Reflink::Auto) (default) | `FICLONE` for a whole file into an empty destination where the filesystem can (XFS, btrfs); otherwise `copy_file_range`, which may reflink on its own |
+/// | [`Never`](Reflink::Never) | neither `FICLONE` nor `copy_file_range`: `sendfile` or the loop, so the destination gets blocks of its own (uutils #13064, coreutils bug 48164) |
+/// | [`Always`](Reflink::Always) | `FICLONE` only: the copy clones, or fails with the destination untouched (`FICLONE`'s errno, or `Unsupported` for a copy that is not a whole regular file into an empty one) |
+///
+/// ```
+/// use fdcopy::{Copier, Reflink};
+/// assert_eq!(Reflink::default(), Reflink::Auto);
+/// let _fresh_blocks = Copier::new().reflink(Reflink::Never);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reflink {
+    /// Clone whole files where the filesystem can, else copy.
+    #[default]
+    Auto,
+    /// Never share blocks: no `FICLONE`, no `copy_file_range`.
+    Never,
+    /// Clone or fail.
+    Always,
+}
+
 /// Below this many bytes (known from a limit or the source file's size), the read/write loop
 /// is cheaper than setting up a kernel path (measured with `cargo xtask bench`, `*/4k` rows).
 ///
@@ -83,11 +139,22 @@ pub struct Facts {
     pub page_cache: PageCache,
     /// Syscalls proven unavailable in this process.
     pub unavailable: SyscallSet,
+    /// The source is a regular file that looks sparse: `st_blocks * 512 < st_size` (the
+    /// heuristic of coreutils, uutils and xcp), from the `fstat` the copy makes anyway.
+    pub src_sparse: bool,
+    /// A whole-file copy into an empty destination: both descriptors at offset 0, the
+    /// destination's size 0, no limit. Only such a copy may be a `FICLONE`.
+    pub whole_file: bool,
+    /// The hole policy.
+    pub sparse: Sparse,
+    /// The reflink policy.
+    pub reflink: Reflink,
 }
 
 impl Facts {
     /// A copy from `src` to `dst` with nothing else known: no `O_APPEND`, not the same file,
-    /// no size, [`PageCache::Share`], every syscall available.
+    /// no size, [`PageCache::Share`], every syscall available, a dense source, not a whole-file
+    /// copy, [`Sparse::Auto`], [`Reflink::Auto`].
     pub fn new(src: FdKind, dst: FdKind) -> Self {
         Facts {
             src,
@@ -97,12 +164,17 @@ impl Facts {
             size_hint: None,
             page_cache: PageCache::Share,
             unavailable: SyscallSet::default(),
+            src_sparse: false,
+            whole_file: false,
+            sparse: Sparse::Auto,
+            reflink: Reflink::Auto,
         }
     }
 }
 
-/// The most steps a plan holds, the loop included.
-const MAX_STEPS: usize = 4;
+/// The most steps a plan holds, the loop included: clone, holes, copy_file_range, sendfile,
+/// the loop.
+const MAX_STEPS: usize = 5;
 
 /// An ordered list of strategies; the last is always [`Strategy::Buffered`].
 ///
@@ -157,34 +229,74 @@ impl Plan {
 ///
 /// | source \ destination | regular file | pipe | stream socket | char device |
 /// |---|---|---|---|---|
-/// | regular file | copy_file_range, sendfile | splice¹ | sendfile¹ | sendfile |
+/// | regular file | clone², holes³, copy_file_range⁴, sendfile | splice¹ | sendfile¹ | sendfile |
 /// | block device | sendfile | splice¹ | sendfile¹ | sendfile |
 /// | pipe | splice | splice | splice | splice |
 /// | stream socket | splice via pipe | splice | splice via pipe | splice via pipe |
 /// | char device | splice via pipe | splice | splice via pipe | splice via pipe |
 ///
-/// Every list ends with the buffered loop. ¹ only under [`PageCache::Share`]. Datagram
-/// sockets and other kinds use the loop only; so do an `O_APPEND` regular-file destination
-/// (all three calls reject it), a file copied onto itself, a copy known to be smaller than
-/// [`SMALL_COPY`], and syscalls proven unavailable. Character-device sources never use
-/// `sendfile`, which keeps reading until its whole count is met and would hang on a tty.
+/// Every list ends with the buffered loop. ¹ only under [`PageCache::Share`]. ² `FICLONE`, for a
+/// [whole-file](Facts::whole_file) copy unless [`Reflink::Never`]. ³ [`Strategy::Hole`], for a
+/// [sparse-looking](Facts::src_sparse) source under [`Sparse::Auto`]: its extents go by the
+/// steps after it (copy_file_range, sendfile, the loop), and those steps are also the dense copy
+/// should it decline before touching anything. ⁴ not under [`Reflink::Never`].
+///
+/// Datagram sockets and other kinds use the loop only; so do an `O_APPEND` regular-file
+/// destination (every kernel call rejects it), a file copied onto itself, a copy known to be
+/// smaller than [`SMALL_COPY`], and syscalls proven unavailable (holes need `SEEK_DATA` and
+/// `ftruncate`). Character-device sources never use `sendfile`, which keeps reading until its
+/// whole count is met and would hang on a tty.
+///
+/// Under [`Reflink::Always`] the plan is `[Clone, Buffered]` for a whole-file copy between two
+/// regular files (of any size) and `[Buffered]` otherwise, and the engine runs `Clone` alone: a
+/// copy it cannot clone fails instead of reaching the loop.
 ///
 /// ```
 /// use fdcopy::table::{plan, Facts, FdKind, SocketFamily};
 /// use fdcopy::Strategy;
 /// let facts = Facts::new(FdKind::StreamSocket(SocketFamily::Ip), FdKind::File);
 /// assert_eq!(plan(&facts).steps(), &[Strategy::SpliceViaPipe, Strategy::Buffered]);
+///
+/// let mut sparse = Facts::new(FdKind::File, FdKind::File);
+/// sparse.src_sparse = true;
+/// sparse.whole_file = true;
+/// assert_eq!(
+///     plan(&sparse).steps(),
+///     &[Strategy::Clone, Strategy::Hole, Strategy::CopyFileRange, Strategy::Sendfile, Strategy::Buffered]
+/// );
 /// ```
 pub fn plan(f: &Facts) -> Plan {
     use FdKind::*;
     use Strategy::*;
     let share = f.page_cache == PageCache::Share;
     let to_file = !f.dst_append; // the only file destination the kernel calls accept
+    let files = f.src == File && f.dst == File && to_file && !f.same_file;
+    if f.reflink == Reflink::Always {
+        let clone: &[Strategy] = if files && f.whole_file { &[Clone] } else { &[] };
+        return Plan::of(clone, f.unavailable);
+    }
+    let mut file_file = [Buffered; MAX_STEPS - 1];
     let kernel: &[Strategy] = if f.same_file || f.size_hint.is_some_and(|n| n <= SMALL_COPY) {
         &[]
     } else {
         match (f.src, f.dst) {
-            (File, File) if to_file => &[CopyFileRange, Sendfile],
+            (File, File) if to_file => {
+                let reflink = f.reflink != Reflink::Never;
+                let holes = f.sparse == Sparse::Auto && f.src_sparse && !f.unavailable.contains(Syscall::Ftruncate);
+                let mut n = 0;
+                for (wanted, s) in [
+                    (reflink && f.whole_file, Clone),
+                    (holes, Hole),
+                    (reflink, CopyFileRange),
+                    (true, Sendfile),
+                ] {
+                    if wanted {
+                        file_file[n] = s;
+                        n += 1;
+                    }
+                }
+                &file_file[..n]
+            }
             (BlockDevice, File) if to_file => &[Sendfile],
             (File | BlockDevice, Pipe) if share => &[Splice],
             (File | BlockDevice, StreamSocket(_)) if share => &[Sendfile],
@@ -206,7 +318,8 @@ pub fn plan(f: &Facts) -> Plan {
 ///
 /// The engine asks this first, so that such copies cost no syscall (a small limit) or only the
 /// source's `fstat`. [`plan`] gives the same answer for every destination (a unit test checks
-/// the two against each other).
+/// the two against each other) under [`Reflink::Auto`] and [`Reflink::Never`]; under
+/// [`Reflink::Always`], where a small file is cloned too, the engine does not ask.
 ///
 /// ```
 /// use fdcopy::table::{early_plan, FdKind, SocketFamily, SMALL_COPY};
@@ -274,6 +387,11 @@ pub fn verdict(call: Syscall, errno: i32, moved: u64) -> Verdict {
         libc::EBADF if moved == 0 => Verdict::Decline,
         // CIFS returns EIO from copy_file_range (golang/go#42334).
         libc::EIO if call == Syscall::CopyFileRange && moved == 0 => Verdict::Decline,
+        // FICLONE moves nothing unless it succeeds: coreutils' "not supported here" set
+        // (is_CLONENOTSUP: ENOTTY from filesystems without the ioctl, ETXTBSY, EACCES, and the
+        // ones above) goes on with a copy; its terminal errors (EIO, ENOMEM, ENOSPC, EDQUOT:
+        // a clone that was supported and failed, coreutils 9.2 NEWS) fail with the rest.
+        libc::ENOTTY | libc::ETXTBSY | libc::EACCES if call == Syscall::Ficlone => Verdict::Decline,
         _ => Verdict::Fail,
     }
 }
@@ -309,27 +427,69 @@ mod tests {
         Other,
     ];
 
-    /// Every combination of the flags the table reads, for one pair of kinds.
+    /// Every combination of the flags the table reads, for one pair of kinds: `O_APPEND`, same
+    /// file, page cache and every set of the first three syscalls unavailable (0.2's facts), times
+    /// every combination of a sparse source, a whole-file copy and both policies, and the sparse
+    /// and clone syscalls unavailable (one at a time, or together) for a sparse whole-file copy
+    /// under `Reflink::Auto` and `Reflink::Always`, where they matter.
     fn every_fact(src: FdKind, dst: FdKind) -> impl Iterator<Item = Facts> {
         let hints = [None, Some(0), Some(SMALL_COPY), Some(SMALL_COPY + 1), Some(u64::MAX)];
+        let reflinks = [Reflink::Auto, Reflink::Never, Reflink::Always];
+        let mut new: Vec<(bool, bool, Sparse, Reflink, &'static [Syscall])> = Vec::new();
+        for more in 0..24u32 {
+            let sparse = if more & 4 != 0 { Sparse::Never } else { Sparse::Auto };
+            new.push((
+                more & 1 != 0,
+                more & 2 != 0,
+                sparse,
+                reflinks[(more >> 3) as usize],
+                &[],
+            ));
+        }
+        let gone: [&'static [Syscall]; 5] = [
+            &[Syscall::Ficlone],
+            &[Syscall::SeekData],
+            &[Syscall::Fallocate],
+            &[Syscall::Ftruncate],
+            &[
+                Syscall::Ficlone,
+                Syscall::SeekData,
+                Syscall::Fallocate,
+                Syscall::Ftruncate,
+            ],
+        ];
+        for reflink in [Reflink::Auto, Reflink::Always] {
+            for g in gone {
+                new.push((true, true, Sparse::Auto, reflink, g));
+            }
+        }
         (0..64u32).flat_map(move |bits| {
-            hints.into_iter().map(move |size_hint| Facts {
-                dst_append: bits & 1 != 0,
-                same_file: bits & 2 != 0,
-                page_cache: if bits & 4 != 0 {
-                    PageCache::Isolate
-                } else {
-                    PageCache::Share
-                },
-                unavailable: Syscall::ALL
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(i, _)| bits >> 3 & (1 << i) != 0)
-                    .map(|(_, c)| c)
-                    .collect(),
-                size_hint,
-                ..Facts::new(src, dst)
-            })
+            let new = new.clone();
+            new.into_iter()
+                .flat_map(move |(src_sparse, whole_file, sparse, reflink, extra)| {
+                    hints.into_iter().map(move |size_hint| Facts {
+                        dst_append: bits & 1 != 0,
+                        same_file: bits & 2 != 0,
+                        page_cache: if bits & 4 != 0 {
+                            PageCache::Isolate
+                        } else {
+                            PageCache::Share
+                        },
+                        unavailable: Syscall::ALL
+                            .into_iter()
+                            .enumerate()
+                            .filter(|(i, _)| bits >> 3 & (1 << i) != 0)
+                            .map(|(_, c)| c)
+                            .chain(extra.iter().copied())
+                            .collect(),
+                        size_hint,
+                        src_sparse,
+                        whole_file,
+                        sparse,
+                        reflink,
+                        ..Facts::new(src, dst)
+                    })
+                })
         })
     }
 
@@ -460,6 +620,9 @@ mod tests {
             Some(u64::MAX),
         ];
         let mut answered = 0;
+        // The same (source, bound, answer) needs checking once (a small bound answers alike with
+        // and without the kind).
+        let mut checked = Vec::new();
         for hint in hints {
             for known in [false, true] {
                 for src in KINDS {
@@ -467,8 +630,14 @@ mod tests {
                         continue;
                     };
                     answered += 1;
+                    if checked.contains(&(src, hint, early)) {
+                        continue;
+                    }
+                    checked.push((src, hint, early));
                     for dst in KINDS {
-                        for f in every_fact(src, dst) {
+                        // Under Reflink::Always the engine does not ask early_plan (a small
+                        // file is cloned too); `reflink_always_only_clones` covers it.
+                        for f in every_fact(src, dst).filter(|f| f.reflink != Reflink::Always) {
                             let f = Facts {
                                 size_hint: match (f.size_hint, hint) {
                                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -524,5 +693,186 @@ mod tests {
         assert!(!zero_is_decline(CopyFileRange, 1));
         assert!(!zero_is_decline(Sendfile, 0));
         assert!(!zero_is_decline(Splice, 0));
+    }
+
+    /// A regular file into a regular file, for every combination of the new facts.
+    #[test]
+    fn file_to_file_plans_with_holes_and_clones() {
+        let files = |src_sparse, whole_file, sparse, reflink| Facts {
+            src_sparse,
+            whole_file,
+            sparse,
+            reflink,
+            ..Facts::new(File, File)
+        };
+        use Reflink::{Always, Auto as RAuto, Never as RNever};
+        use Sparse::{Auto as SAuto, Never as SNever};
+        let cases: &[(bool, bool, Sparse, Reflink, &[Strategy])] = &[
+            // Dense files keep 0.2's plan; a whole-file copy tries FICLONE first.
+            (false, false, SAuto, RAuto, &[CopyFileRange, Sendfile, Buffered]),
+            (false, true, SAuto, RAuto, &[Clone, CopyFileRange, Sendfile, Buffered]),
+            (true, false, SAuto, RAuto, &[Hole, CopyFileRange, Sendfile, Buffered]),
+            (
+                true,
+                true,
+                SAuto,
+                RAuto,
+                &[Clone, Hole, CopyFileRange, Sendfile, Buffered],
+            ),
+            // Sparse::Never: std's plan (reflinks stay the reflink policy's business).
+            (true, false, SNever, RAuto, &[CopyFileRange, Sendfile, Buffered]),
+            (true, true, SNever, RAuto, &[Clone, CopyFileRange, Sendfile, Buffered]),
+            // Reflink::Never: no FICLONE, no copy_file_range; holes still skipped, by sendfile.
+            (false, true, SAuto, RNever, &[Sendfile, Buffered]),
+            (true, true, SAuto, RNever, &[Hole, Sendfile, Buffered]),
+            (true, true, SNever, RNever, &[Sendfile, Buffered]),
+            // Reflink::Always: the clone or nothing.
+            (true, true, SAuto, Always, &[Clone, Buffered]),
+            (false, true, SNever, Always, &[Clone, Buffered]),
+            (true, false, SAuto, Always, &[Buffered]),
+        ];
+        for &(src_sparse, whole_file, sparse, reflink, want) in cases {
+            let f = files(src_sparse, whole_file, sparse, reflink);
+            assert_eq!(plan(&f).steps(), want, "{f:?}");
+        }
+        // Holes need SEEK_DATA and ftruncate; punching (fallocate) is optional.
+        for (gone, want) in [
+            (Syscall::SeekData, &[CopyFileRange, Sendfile, Buffered][..]),
+            (Syscall::Ftruncate, &[CopyFileRange, Sendfile, Buffered]),
+            (Syscall::Fallocate, &[Hole, CopyFileRange, Sendfile, Buffered]),
+            (Syscall::CopyFileRange, &[Hole, Sendfile, Buffered]),
+        ] {
+            let f = Facts {
+                unavailable: [gone].into_iter().collect(),
+                ..files(true, false, SAuto, RAuto)
+            };
+            assert_eq!(plan(&f).steps(), want, "{gone:?} unavailable");
+        }
+        let f = Facts {
+            unavailable: [Syscall::Ficlone].into_iter().collect(),
+            ..files(false, true, SAuto, RAuto)
+        };
+        assert_eq!(plan(&f).steps(), &[CopyFileRange, Sendfile, Buffered]);
+        // Small copies, O_APPEND and the same file keep the loop, sparse or not; under
+        // Always a small whole file is still cloned.
+        for change in [
+            |f: &mut Facts| f.size_hint = Some(SMALL_COPY),
+            |f: &mut Facts| f.dst_append = true,
+            |f: &mut Facts| f.same_file = true,
+        ] {
+            let mut f = files(true, true, SAuto, RAuto);
+            change(&mut f);
+            assert_eq!(plan(&f).steps(), &[Buffered], "{f:?}");
+        }
+        let small = Facts {
+            size_hint: Some(1),
+            ..files(false, true, SAuto, Always)
+        };
+        assert_eq!(plan(&small).steps(), &[Clone, Buffered]);
+    }
+
+    /// Over every fact: holes and clones appear exactly where their rules say, `Reflink::Never`
+    /// never shares blocks, `Reflink::Always` never copies, and a dense copy that is not a whole
+    /// file plans what 0.2 planned.
+    #[test]
+    fn holes_and_clones_only_where_their_rules_allow() {
+        for src in KINDS {
+            for dst in KINDS {
+                for f in every_fact(src, dst) {
+                    let steps = plan(&f).steps().to_vec();
+                    let files = src == File && dst == File && !f.dst_append && !f.same_file;
+                    let small = f.size_hint.is_some_and(|n| n <= SMALL_COPY);
+                    let available = |c| !f.unavailable.contains(c);
+                    let clone = files
+                        && f.whole_file
+                        && available(Syscall::Ficlone)
+                        && match f.reflink {
+                            Reflink::Always => true,
+                            Reflink::Auto => !small,
+                            _ => false,
+                        };
+                    assert_eq!(steps.contains(&Clone), clone, "{f:?}: {steps:?}");
+                    let hole = files
+                        && !small
+                        && f.src_sparse
+                        && f.sparse == Sparse::Auto
+                        && f.reflink != Reflink::Always
+                        && available(Syscall::SeekData)
+                        && available(Syscall::Ftruncate);
+                    assert_eq!(steps.contains(&Hole), hole, "{f:?}: {steps:?}");
+                    if let Some(i) = steps.iter().position(|&s| s == Hole) {
+                        // The clone (a whole file) precedes; after it come the extents'
+                        // strategies, which are the dense plan's.
+                        assert!(steps[..i].iter().all(|&s| s == Clone), "{f:?}: {steps:?}");
+                        let dense = Facts {
+                            src_sparse: false,
+                            whole_file: false,
+                            ..f
+                        };
+                        assert_eq!(&steps[i + 1..], plan(&dense).steps(), "{f:?}");
+                    }
+                    match f.reflink {
+                        Reflink::Never => {
+                            assert!(!steps.contains(&CopyFileRange), "{f:?}: {steps:?}");
+                        }
+                        Reflink::Always => {
+                            assert!(steps.iter().all(|&s| s == Clone || s == Buffered), "{f:?}: {steps:?}");
+                        }
+                        _ => {}
+                    }
+                    // A dense source does not care about the hole policy.
+                    if !f.src_sparse {
+                        let other = Facts {
+                            sparse: match f.sparse {
+                                Sparse::Never => Sparse::Auto,
+                                _ => Sparse::Never,
+                            },
+                            ..f
+                        };
+                        assert_eq!(plan(&other).steps(), &steps[..], "{f:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_fallback_rule_of_the_new_calls() {
+        use Syscall::*;
+        // FICLONE: coreutils' terminal errors fail, "not supported here" declines.
+        for e in [libc::EIO, libc::ENOMEM, libc::ENOSPC, libc::EDQUOT] {
+            assert_eq!(verdict(Ficlone, e, 0), Verdict::Fail, "{e}");
+        }
+        for e in [
+            libc::EOPNOTSUPP,
+            libc::EINVAL,
+            libc::EXDEV,
+            libc::ENOTTY,
+            libc::ETXTBSY,
+            libc::EACCES,
+            libc::EBADF,
+        ] {
+            assert_eq!(verdict(Ficlone, e, 0), Verdict::Decline, "{e}");
+        }
+        assert_eq!(verdict(Ficlone, libc::EPERM, 0), Verdict::MaybeDenied);
+        // ENOTTY/ETXTBSY/EACCES decline only from FICLONE.
+        for call in [CopyFileRange, Sendfile, Splice, SeekData, Fallocate, Ftruncate] {
+            for e in [libc::ENOTTY, libc::ETXTBSY, libc::EACCES] {
+                assert_eq!(verdict(call, e, 0), Verdict::Fail, "{call:?} {e}");
+            }
+        }
+        // lseek, fallocate, ftruncate refused: the walk falls back (dense), also mid-copy;
+        // a real error (a full disk, a file too large, an I/O error) fails.
+        for call in [SeekData, Fallocate, Ftruncate] {
+            for e in [libc::EINVAL, libc::EOPNOTSUPP] {
+                assert_eq!(verdict(call, e, 0), Verdict::Decline, "{call:?} {e}");
+                assert_eq!(verdict(call, e, 1 << 30), Verdict::Decline, "{call:?} {e}");
+            }
+            for e in [libc::EIO, libc::ENOSPC, libc::EFBIG, libc::EDQUOT] {
+                assert_eq!(verdict(call, e, 0), Verdict::Fail, "{call:?} {e}");
+            }
+            assert_eq!(verdict(call, libc::EPERM, 0), Verdict::MaybeDenied);
+            assert_eq!(verdict(call, libc::ENOSYS, 0), Verdict::Unavailable);
+        }
     }
 }

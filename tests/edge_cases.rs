@@ -17,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use fdcopy::go::limit_reader;
-use fdcopy::{Copier, Progress, Report, Strategy};
+use fdcopy::{Copier, Progress, Report, Sparse, Strategy};
 use fdcopy_testkit::{drain, feed, payload};
 use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
 
@@ -244,55 +244,73 @@ fn sparse_5gib_file() {
             skip!("cannot write at {at} in a sparse file: {e}");
         }
     }
-    let mut dst = tempfile::tempfile().unwrap();
-
     // (source and destination offset, limit): the first 1 MiB, 1 MiB around 4 GiB, the last
-    // 1 MiB to end of file.
+    // 1 MiB to end of file. With std's allocation (`Sparse::Never`, every byte by
+    // copy_file_range), then with the holes kept (the default: data by copy_file_range, the
+    // rest counted as holes).
     let mib = 1u64 << 20;
     let copies = [(0, Some(mib)), (4 * GIB - mib / 2, Some(mib)), (size - mib, None)];
-    for (at, limit) in copies {
-        src.seek(SeekFrom::Start(at)).unwrap();
-        dst.seek(SeekFrom::Start(at)).unwrap();
-        let r = match limit {
-            Some(n) => {
-                let mut take = (&mut src).take(n);
-                let r = Copier::new().copy(&mut take, &mut dst).unwrap();
-                assert_eq!(take.limit(), 0, "at {at}");
-                r
+    for sparse in [Sparse::Never, Sparse::Auto] {
+        let mut dst = tempfile::tempfile().unwrap();
+        for (at, limit) in copies {
+            src.seek(SeekFrom::Start(at)).unwrap();
+            dst.seek(SeekFrom::Start(at)).unwrap();
+            let mut copier = Copier::new().sparse(sparse);
+            let r = match limit {
+                Some(n) => {
+                    let mut take = (&mut src).take(n);
+                    let r = copier.copy(&mut take, &mut dst).unwrap();
+                    assert_eq!(take.limit(), 0, "at {at}");
+                    r
+                }
+                None => copier.copy(&mut src, &mut dst).unwrap(),
+            };
+            assert_eq!(r.written(), mib, "at {at}: {r:?}");
+            assert_eq!(r.strategy(), Strategy::CopyFileRange, "at {at}: {r:?}");
+            if sparse == Sparse::Never {
+                assert_eq!(r.bytes_by(Strategy::CopyFileRange), mib, "at {at}: {r:?}");
+            } else {
+                let data = r.bytes_by(Strategy::CopyFileRange);
+                assert!(data > 0 && data < mib, "at {at}: {r:?}");
+                assert_eq!(data + r.bytes_by(Strategy::Hole), mib, "at {at}: {r:?}");
             }
-            None => Copier::new().copy(&mut src, &mut dst).unwrap(),
-        };
-        assert_eq!(r.written(), mib, "at {at}: {r:?}");
-        assert_eq!(r.strategy(), Strategy::CopyFileRange, "at {at}: {r:?}");
-        assert_eq!(r.bytes_by(Strategy::CopyFileRange), mib, "at {at}: {r:?}");
-        assert_eq!(src.stream_position().unwrap(), at + mib, "at {at}");
-        assert_eq!(dst.stream_position().unwrap(), at + mib, "at {at}");
+            assert_eq!(src.stream_position().unwrap(), at + mib, "at {at}");
+            assert_eq!(dst.stream_position().unwrap(), at + mib, "at {at}");
+        }
+        assert_eq!(dst.metadata().unwrap().len(), size);
+        // The copied regions equal the source's, data and zeros alike.
+        for (at, _) in copies {
+            let mut a = vec![0u8; mib as usize];
+            let mut b = vec![1u8; mib as usize];
+            src.read_exact_at(&mut a, at).unwrap();
+            dst.read_exact_at(&mut b, at).unwrap();
+            assert!(a == b, "region at {at}");
+        }
+        for (at, bytes) in &chunks {
+            let mut b = vec![0u8; bytes.len()];
+            dst.read_exact_at(&mut b, *at).unwrap();
+            assert!(b == *bytes, "data at {at}");
+        }
+        // Never-copied ranges are holes (zeros), and the destination stayed sparse.
+        for at in [mib, 2 * GIB, 4 * GIB + mib, size - mib - 4096] {
+            let mut b = vec![1u8; 4096];
+            dst.read_exact_at(&mut b, at).unwrap();
+            assert!(b.iter().all(|&x| x == 0), "hole at {at}");
+        }
+        let allocated = dst.metadata().unwrap().blocks() * 512;
+        assert!(
+            allocated < 64 * mib,
+            "destination not sparse: {allocated} bytes allocated"
+        );
+        if sparse == Sparse::Auto {
+            // Only the three 4 KiB chunks' blocks (the 4 GiB one straddles two).
+            assert!(
+                allocated <= 4 * 4096 + 4 * 4096,
+                "{sparse:?}: {allocated} bytes allocated"
+            );
+        }
+        eprintln!("INFO sparse_5gib_file {sparse:?}: {allocated} bytes allocated");
     }
-    assert_eq!(dst.metadata().unwrap().len(), size);
-    // The copied regions equal the source's, data and zeros alike.
-    for (at, _) in copies {
-        let mut a = vec![0u8; mib as usize];
-        let mut b = vec![1u8; mib as usize];
-        src.read_exact_at(&mut a, at).unwrap();
-        dst.read_exact_at(&mut b, at).unwrap();
-        assert!(a == b, "region at {at}");
-    }
-    for (at, bytes) in &chunks {
-        let mut b = vec![0u8; bytes.len()];
-        dst.read_exact_at(&mut b, *at).unwrap();
-        assert!(b == *bytes, "data at {at}");
-    }
-    // Never-copied ranges are holes (zeros), and the destination stayed sparse.
-    for at in [mib, 2 * GIB, 4 * GIB + mib, size - mib - 4096] {
-        let mut b = vec![1u8; 4096];
-        dst.read_exact_at(&mut b, at).unwrap();
-        assert!(b.iter().all(|&x| x == 0), "hole at {at}");
-    }
-    let allocated = dst.metadata().unwrap().blocks() * 512;
-    assert!(
-        allocated < 64 * mib,
-        "destination not sparse: {allocated} bytes allocated"
-    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -71,16 +71,11 @@ fn copy_between(from: &Path, to: &Path, data: &[u8], want: Strategy, what: &str)
     eprintln!("INFO {what}: {} bytes by {want}", data.len());
 }
 
-/// Within the filesystem mounted at `m` (copy_file_range), then out of it to `$TMPDIR` and, with
-/// `back`, in from it (EXDEV between superblocks: sendfile).
-fn within_and_across(m: &Path, name: &str, data: &[u8], back: bool) {
-    copy_between(
-        &m.join("a"),
-        &m.join("b"),
-        data,
-        Strategy::CopyFileRange,
-        &format!("{name} -> {name}"),
-    );
+/// Within the filesystem mounted at `m` (`within`: copy_file_range, or FICLONE where the
+/// filesystem reflinks), then out of it to `$TMPDIR` and, with `back`, in from it (EXDEV between
+/// superblocks: sendfile).
+fn within_and_across(m: &Path, name: &str, data: &[u8], back: bool, within: Strategy) {
+    copy_between(&m.join("a"), &m.join("b"), data, within, &format!("{name} -> {name}"));
     let tmp = tempfile::tempdir().unwrap();
     let out = format!("{name} -> $TMPDIR (EXDEV)");
     copy_between(&m.join("c"), &tmp.path().join("c"), data, Strategy::Sendfile, &out);
@@ -88,28 +83,6 @@ fn within_and_across(m: &Path, name: &str, data: &[u8], back: bool) {
         let into = format!("$TMPDIR -> {name} (EXDEV)");
         copy_between(&tmp.path().join("d"), &m.join("d"), data, Strategy::Sendfile, &into);
     }
-}
-
-/// A loop-mounted filesystem of `size` bytes made by `mkfs`, in this thread's namespace.
-struct LoopFs {
-    mount: Mount,
-    _img: tempfile::TempDir,
-}
-
-fn loop_fs(mkfs: &str, size: u64) -> Result<LoopFs, String> {
-    if Command::new(mkfs).arg("-V").output().is_err() {
-        return Err(format!("{mkfs} not installed (run .ci/fs-setup.sh)"));
-    }
-    if !Path::new("/dev/loop-control").exists() {
-        return Err("no /dev/loop-control".into());
-    }
-    private_mount_ns()?;
-    let img_dir = tempfile::tempdir().unwrap();
-    let img = img_dir.path().join("fs.img");
-    File::create(&img).unwrap().set_len(size).unwrap();
-    sh(Command::new(mkfs).args(["-q", "-f"]).arg(&img))?;
-    let mount = private_mount(Command::new("mount").args(["-o", "loop"]).arg(&img))?;
-    Ok(LoopFs { mount, _img: img_dir })
 }
 
 fn dir_in(base: &Path, name: &str) -> PathBuf {
@@ -170,7 +143,7 @@ fn xfs() {
     let m = &fs.mount.path;
     assert_eq!(fs_type(m), XFS, "the mount is visible from this thread");
     let data = payload(8 << 20, 72);
-    within_and_across(m, "xfs", &data, true);
+    within_and_across(m, "xfs", &data, true, Strategy::Clone);
     // Two xfs filesystems: the same type, different superblocks.
     match loop_fs("mkfs.xfs", 300 << 20) {
         Ok(other) => copy_between(
@@ -193,7 +166,7 @@ fn btrfs() {
     let m = &fs.mount.path;
     assert_eq!(fs_type(m), BTRFS);
     let data = payload(8 << 20, 73);
-    within_and_across(m, "btrfs", &data, false);
+    within_and_across(m, "btrfs", &data, false, Strategy::Clone);
     for f in ["a", "b", "c"] {
         std::fs::remove_file(m.join(f)).unwrap();
     }
@@ -217,16 +190,27 @@ fn btrfs_reflink_succeeds_where_the_loop_cannot() {
         skip!("{avail} bytes free: not a space-starved filesystem");
     }
     let mut dst = new_file(&m.join("reflink"));
-    let r = Copier::new().copy(&mut src, &mut dst).unwrap();
+    // copy_file_range (the FICLONE a whole-file copy tries first denied): it shares extents.
+    let r = Copier::new().deny(Strategy::Clone).copy(&mut src, &mut dst).unwrap();
     assert_eq!(r.strategy(), Strategy::CopyFileRange, "{r:?}");
     assert_eq!(r.written(), data.len() as u64);
     same_bytes(&std::fs::read(m.join("reflink")).unwrap(), &data, "btrfs reflink");
     assert_eq!(offset(dst.as_fd()), data.len() as u64);
+    // And FICLONE, what a whole-file copy does by default.
+    src.rewind().unwrap();
+    let mut cloned = new_file(&m.join("ficlone"));
+    let r = Copier::new().copy(&mut src, &mut cloned).unwrap();
+    assert_eq!(r.strategy(), Strategy::Clone, "{r:?}");
+    assert_eq!(r.bytes_by(Strategy::Clone), data.len() as u64);
+    same_bytes(&std::fs::read(m.join("ficlone")).unwrap(), &data, "btrfs FICLONE");
+    assert_eq!(offset(cloned.as_fd()), data.len() as u64);
+    assert_eq!(offset(src.as_fd()), data.len() as u64);
 
     // The control: the same copy through the loop needs the space and fails.
     src.rewind().unwrap();
     let mut dst2 = new_file(&m.join("loop"));
     let e = Copier::new()
+        .deny(Strategy::Clone)
         .deny(Strategy::CopyFileRange)
         .deny(Strategy::Sendfile)
         .copy(&mut src, &mut dst2)
@@ -321,7 +305,7 @@ fn fuse_bindfs() {
     let m = &mount.path;
     assert_eq!(fs_type(m), FUSE);
     let data = payload(8 << 20, 76);
-    within_and_across(m, "bindfs", &data, true);
+    within_and_across(m, "bindfs", &data, true, Strategy::CopyFileRange);
     // The bytes really went through FUSE to the backing directory.
     same_bytes(
         &std::fs::read(back.path().join("b")).unwrap(),

@@ -3,9 +3,10 @@
 //! results.
 //!
 //! 1. Every plan is checked against a reference table written out here from the README (kinds,
-//!    `O_APPEND`, same file, small copies, page-cache policy, unavailable syscalls), and for
-//!    its shape: it ends with the loop, has no duplicates, no two steps share a syscall, no
-//!    syscall marked unavailable appears.
+//!    `O_APPEND`, same file, small copies, page-cache policy, unavailable syscalls, a sparse
+//!    source, a whole-file copy, the hole and reflink policies), and for its shape: it ends
+//!    with the loop, has no duplicates, no two steps share a syscall, no syscall marked
+//!    unavailable appears.
 //! 2. A sequence of copies is simulated the way the engine drives the table: each strategy's
 //!    calls return an arbitrary sequence of (bytes moved | 0 | errno); the verdict decides
 //!    (retry, wait, decline carrying the count, mark unavailable, fail with the count). The
@@ -13,11 +14,14 @@
 //!    unavailable, keep the count exact across fallbacks, and carry the availability learned
 //!    (ENOSYS; EPERM only when the invalid-descriptor probe says "filtered") into the next
 //!    copy's plan.
+//!    `Clone` (FICLONE) is all or nothing; `Hole` either declines at its first call (before
+//!    anything changed: the dense steps after it copy) or finishes the copy; under
+//!    `Reflink::Always` only `Clone` runs, and a copy it does not finish fails.
 //! 3. The verdict itself: fixed errnos map to fixed verdicts, only "offsets are exact" errnos
 //!    decline after progress, a verdict never becomes more lenient with progress.
 
 use fdcopy::table::{plan, verdict, zero_is_decline, Facts, FdKind, SocketFamily, Syscall, SyscallSet, Verdict};
-use fdcopy::{PageCache, Strategy};
+use fdcopy::{PageCache, Reflink, Sparse, Strategy};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -74,6 +78,9 @@ pub enum Errno {
     Nomem,
     Txtbsy,
     Spipe,
+    Notty,
+    Acces,
+    Dquot,
     Raw(i32),
 }
 
@@ -98,6 +105,9 @@ impl Errno {
             Errno::Nomem => libc::ENOMEM,
             Errno::Txtbsy => libc::ETXTBSY,
             Errno::Spipe => libc::ESPIPE,
+            Errno::Notty => libc::ENOTTY,
+            Errno::Acces => libc::EACCES,
+            Errno::Dquot => libc::EDQUOT,
             Errno::Raw(e) => e,
         }
     }
@@ -121,16 +131,22 @@ pub struct Input {
     pub same_file: bool,
     pub size_hint: Option<u32>,
     pub isolate: bool,
+    pub src_sparse: bool,
+    pub whole_file: bool,
+    pub sparse_never: bool,
+    /// 0 Auto, 1 Never, 2 Always (mod 3).
+    pub reflink: u8,
     /// Syscalls already known unavailable before the first copy.
     pub unavailable: u8,
     /// Bytes the source holds, and the limit.
     pub data: u32,
     pub limit: Option<u32>,
-    /// Per strategy (copy_file_range, sendfile, splice, splice via pipe): the results of its
-    /// calls, in order; when they run out, the call moves everything left, then returns 0.
-    pub calls: [Vec<Call>; 4],
+    /// Per strategy (copy_file_range, sendfile, splice, splice via pipe, clone, hole): the
+    /// results of its calls, in order; when they run out, the call moves everything left, then
+    /// returns 0.
+    pub calls: [Vec<Call>; 6],
     /// What the invalid-descriptor probe answers after EPERM, per syscall: filtered or not.
-    pub filtered: [bool; 3],
+    pub filtered: [bool; 7],
     /// Copies run in a row in one process (availability carries over).
     pub copies: u8,
     /// Verdict spot checks: (syscall, errno, moved).
@@ -142,6 +158,10 @@ fn syscall_index(c: Syscall) -> usize {
         Syscall::CopyFileRange => 0,
         Syscall::Sendfile => 1,
         Syscall::Splice => 2,
+        Syscall::Ficlone => 3,
+        Syscall::SeekData => 4,
+        Syscall::Fallocate => 5,
+        Syscall::Ftruncate => 6,
         other => panic!("the oracle does not know {other:?}"),
     }
 }
@@ -161,6 +181,8 @@ fn strategy_index(s: Strategy) -> usize {
         Strategy::Sendfile => 1,
         Strategy::Splice => 2,
         Strategy::SpliceViaPipe => 3,
+        Strategy::Clone => 4,
+        Strategy::Hole => 5,
         other => panic!("{other:?} has no calls"),
     }
 }
@@ -170,13 +192,31 @@ fn strategy_index(s: Strategy) -> usize {
 pub fn reference(f: &Facts) -> Vec<Strategy> {
     use FdKind::*;
     use Strategy::*;
+    let files = f.src == File && f.dst == File && !f.dst_append && !f.same_file;
+    if f.reflink == Reflink::Always {
+        // FICLONE of a whole file, whatever its size, or nothing.
+        return if files && f.whole_file { vec![Clone] } else { vec![] };
+    }
     if f.same_file || f.size_hint.is_some_and(|n| n <= fdcopy::table::SMALL_COPY) {
         return vec![];
     }
     let share = f.page_cache == PageCache::Share;
     let file_dst_ok = !f.dst_append;
     match (f.src, f.dst) {
-        (File, File) if file_dst_ok => vec![CopyFileRange, Sendfile],
+        (File, File) if file_dst_ok => {
+            let mut v = Vec::new();
+            if f.reflink == Reflink::Auto && f.whole_file {
+                v.push(Clone);
+            }
+            if f.sparse == Sparse::Auto && f.src_sparse && !f.unavailable.contains(Syscall::Ftruncate) {
+                v.push(Hole);
+            }
+            if f.reflink == Reflink::Auto {
+                v.push(CopyFileRange);
+            }
+            v.push(Sendfile);
+            v
+        }
         (BlockDevice, File) if file_dst_ok => vec![Sendfile],
         (File | BlockDevice, Pipe) if share => vec![Splice],
         (File | BlockDevice, StreamSocket(_)) if share => vec![Sendfile],
@@ -194,7 +234,7 @@ fn check_plan(f: &Facts) -> Vec<Strategy> {
     let p = plan(f);
     let steps = p.steps().to_vec();
     assert_eq!(plan(f).steps(), &steps[..], "plan is not deterministic: {f:?}");
-    assert!(!steps.is_empty() && steps.len() <= 3, "{f:?}: {steps:?}");
+    assert!(!steps.is_empty() && steps.len() <= 5, "{f:?}: {steps:?}");
     assert_eq!(*steps.last().unwrap(), Strategy::Buffered, "{f:?}: {steps:?}");
     assert_eq!(p.first(), steps[0]);
     let kernel = &steps[..steps.len() - 1];
@@ -217,14 +257,18 @@ fn check_plan(f: &Facts) -> Vec<Strategy> {
         .filter(|s| s.syscall().is_some_and(|c| !f.unavailable.contains(c)))
         .collect();
     assert_eq!(kernel, &want[..], "table differs from the README: {f:?}");
-    // More unavailable syscalls only remove steps.
+    // More unavailable syscalls only remove steps (holes also need ftruncate).
     let mut all = *f;
     all.unavailable = SyscallSet::default();
     let full = plan(&all).steps().to_vec();
+    let needs = |s: Strategy| {
+        let extra = (s == Strategy::Hole).then_some(Syscall::Ftruncate);
+        s.syscall().into_iter().chain(extra).collect::<Vec<_>>()
+    };
     let filtered: Vec<Strategy> = full
         .iter()
         .copied()
-        .filter(|s| s.syscall().is_none_or(|c| !f.unavailable.contains(c)))
+        .filter(|&s| needs(s).iter().all(|&c| !f.unavailable.contains(c)))
         .collect();
     assert_eq!(filtered, steps, "availability does more than remove steps: {f:?}");
     steps
@@ -244,9 +288,15 @@ fn check_verdict(call: Syscall, errno: i32, moved: u64) -> Verdict {
         libc::ENOMEM,
         libc::ETXTBSY,
         libc::ESPIPE,
+        libc::EDQUOT,
     ];
+    // FICLONE: coreutils' "not supported here" errnos decline; its terminal ones fail.
+    let clone_not_here = [libc::ENOTTY, libc::ETXTBSY, libc::EACCES];
     let ctx = || format!("verdict({call:?}, {errno}, {moved}) = {v:?}");
     match errno {
+        e if call == Syscall::Ficlone && clone_not_here.contains(&e) => {
+            assert_eq!(v, Verdict::Decline, "{}", ctx())
+        }
         libc::EINTR => assert_eq!(v, Verdict::Retry, "{}", ctx()),
         libc::EAGAIN => assert_eq!(v, Verdict::WouldBlock, "{}", ctx()),
         libc::ENOSYS => assert_eq!(v, Verdict::Unavailable, "{}", ctx()),
@@ -271,7 +321,11 @@ fn check_verdict(call: Syscall, errno: i32, moved: u64) -> Verdict {
         Verdict::Unavailable => assert_eq!(errno, libc::ENOSYS, "{}", ctx()),
         Verdict::MaybeDenied => assert_eq!(errno, libc::EPERM, "{}", ctx()),
         // After progress only a call whose offsets are exact may hand over to the next one.
-        Verdict::Decline if moved > 0 => assert!(exact_offsets.contains(&errno), "{}", ctx()),
+        Verdict::Decline if moved > 0 => assert!(
+            exact_offsets.contains(&errno) || (call == Syscall::Ficlone && clone_not_here.contains(&errno)),
+            "{}",
+            ctx()
+        ),
         _ => {}
     }
     // Progress never makes the rule more lenient.
@@ -294,7 +348,7 @@ enum End {
 pub fn run(input: Input) {
     // Spot checks of the rule, then zero_is_decline.
     for &(c, e, m) in input.spot.iter().take(32) {
-        let call = Syscall::ALL[c as usize % 3];
+        let call = Syscall::ALL[c as usize % Syscall::ALL.len()];
         check_verdict(call, e.raw(), m as u64);
     }
     for call in Syscall::ALL {
@@ -302,7 +356,7 @@ pub fn run(input: Input) {
         assert!(!zero_is_decline(call, 1 + input.data as u64));
     }
 
-    let mut unavailable = input.unavailable & 7;
+    let mut unavailable = input.unavailable & 0x7f;
     for copy in 0..(input.copies % 4 + 1) {
         let mut facts = Facts::new(input.src.kind(), input.dst.kind());
         facts.dst_append = input.dst_append;
@@ -314,12 +368,22 @@ pub fn run(input: Input) {
             PageCache::Share
         };
         facts.unavailable = set(unavailable);
+        facts.src_sparse = input.src_sparse;
+        facts.whole_file = input.whole_file;
+        facts.sparse = if input.sparse_never { Sparse::Never } else { Sparse::Auto };
+        let always = input.reflink % 3 == 2;
+        facts.reflink = [Reflink::Auto, Reflink::Never, Reflink::Always][(input.reflink % 3) as usize];
         let steps = check_plan(&facts);
         let want = input.limit.map_or(input.data, |l| l.min(input.data)) as u64;
         let mut total = 0u64;
         let mut budget = 4 * (input.calls.iter().map(Vec::len).sum::<usize>() + 4) + 64;
         let mut end = None;
         'steps: for &s in &steps {
+            if always && s != Strategy::Clone {
+                // Reflink::Always: only the clone runs; a copy it did not finish fails.
+                end = Some(End::Failed);
+                break;
+            }
             if s == Strategy::Buffered {
                 // The loop moves the rest (from where the kernel stopped).
                 total = want;
@@ -346,6 +410,13 @@ pub fn run(input: Input) {
                     None if total < want => Call::Moved((want - total).min(u32::MAX as u64) as u32),
                     None => Call::Zero,
                 };
+                // FICLONE is all or nothing, and the sparse walk, once past its first call,
+                // finishes the copy (its extents go by the steps after it).
+                if matches!(s, Strategy::Clone | Strategy::Hole) && !matches!(result, Call::Errno(_)) {
+                    total = want;
+                    end = Some(End::Done);
+                    break 'steps;
+                }
                 match result {
                     Call::Moved(n) if (n as u64).min(want - total) > 0 => {
                         let n = (n as u64).min(want - total);

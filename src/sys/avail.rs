@@ -9,6 +9,9 @@ use crate::strategy::{Syscall, SyscallSet};
 
 static UNAVAILABLE: AtomicU8 = AtomicU8::new(0);
 
+/// `FICLONE` = `_IOW(0x94, 9, int)`.
+const FICLONE: libc::c_ulong = 0x4004_9409;
+
 /// The syscalls proven unavailable.
 pub(crate) fn unavailable() -> SyscallSet {
     SyscallSet::from_bits(UNAVAILABLE.load(Ordering::Relaxed))
@@ -32,20 +35,25 @@ pub(crate) fn reset() {
 /// Only run after a failure, never up front: valgrind reports the invalid descriptor
 /// (rust-lang/rust#122052).
 pub(crate) fn probe(call: Syscall) -> Option<i32> {
-    let nr = match call {
-        Syscall::CopyFileRange => libc::SYS_copy_file_range,
-        Syscall::Sendfile => libc::SYS_sendfile,
-        Syscall::Splice => libc::SYS_splice,
-    };
     let null = std::ptr::null_mut::<libc::c_void>();
-    // SAFETY: invalid descriptors (-1) and NULL offsets: the kernel (or a seccomp filter)
-    // rejects the call before touching any memory. rustix's `BorrowedFd` cannot hold -1,
-    // hence the raw syscall.
+    // SAFETY: invalid descriptors (-1), NULL offsets and plain integers: the kernel (or a
+    // seccomp filter) rejects the call before touching any memory. rustix's `BorrowedFd` cannot
+    // hold -1, hence the raw syscall.
     let r = unsafe {
         match call {
-            Syscall::CopyFileRange => libc::syscall(nr, -1, null, -1, null, 1usize, 0u32),
-            Syscall::Sendfile => libc::syscall(nr, -1, -1, null, 1usize),
-            Syscall::Splice => libc::syscall(nr, -1, null, -1, null, 1usize, 0u32),
+            Syscall::CopyFileRange => libc::syscall(libc::SYS_copy_file_range, -1, null, -1, null, 1usize, 0u32),
+            Syscall::Sendfile => libc::syscall(libc::SYS_sendfile, -1, -1, null, 1usize),
+            Syscall::Splice => libc::syscall(libc::SYS_splice, -1, null, -1, null, 1usize, 0u32),
+            Syscall::Ficlone => libc::syscall(libc::SYS_ioctl, -1, FICLONE, -1),
+            Syscall::SeekData => libc::syscall(libc::SYS_lseek, -1, 0i64, libc::SEEK_DATA),
+            Syscall::Fallocate => libc::syscall(
+                libc::SYS_fallocate,
+                -1,
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                0i64,
+                1i64,
+            ),
+            Syscall::Ftruncate => libc::syscall(libc::SYS_ftruncate, -1, 0i64),
         }
     };
     (r == -1).then(|| std::io::Error::last_os_error().raw_os_error().unwrap_or(0))

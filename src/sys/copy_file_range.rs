@@ -12,3 +12,15 @@ pub(crate) const MAX_CHUNK: u64 = 1 << 30;
 pub(crate) fn call(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, len: usize) -> rustix::io::Result<usize> {
     rustix::fs::copy_file_range(src, None, dst, None, len)
 }
+
+/// One call at explicit offsets, which the kernel advances; the file positions stay where they
+/// are.
+pub(crate) fn call_at(
+    src: BorrowedFd<'_>,
+    src_off: &mut u64,
+    dst: BorrowedFd<'_>,
+    dst_off: &mut u64,
+    len: usize,
+) -> rustix::io::Result<usize> {
+    rustix::fs::copy_file_range(src, Some(src_off), dst, Some(dst_off), len)
+}

@@ -1,5 +1,6 @@
 //! Plain `read(2)` and `write(2)` on a descriptor (`recv`/`send` on a socket), for the loop on
-//! two descriptors.
+//! two descriptors, and `pread(2)`/`pwrite(2)` for the same loop at explicit offsets (the
+//! extents of a sparse copy).
 
 use std::os::fd::BorrowedFd;
 
@@ -38,4 +39,14 @@ pub(crate) fn shutdown(fd: BorrowedFd<'_>, how: std::net::Shutdown) -> std::io::
         std::net::Shutdown::Both => rustix::net::Shutdown::Both,
     };
     Ok(rustix::net::shutdown(fd, how)?)
+}
+
+/// `pread(2)`: reads at `offset`, leaving the file position alone.
+pub(crate) fn pread(src: BorrowedFd<'_>, buf: &mut [u8], offset: u64) -> rustix::io::Result<usize> {
+    rustix::io::pread(src, buf, offset)
+}
+
+/// `pwrite(2)`: writes at `offset`, leaving the file position alone.
+pub(crate) fn pwrite(dst: BorrowedFd<'_>, buf: &[u8], offset: u64) -> rustix::io::Result<usize> {
+    rustix::io::pwrite(dst, buf, offset)
 }

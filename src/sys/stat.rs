@@ -8,12 +8,22 @@ use rustix::fs::{FileType, OFlags};
 
 use crate::descriptor::{FdKind, SocketFamily};
 
-/// One `fstat`: the kind, the size (`st_size`; for regular files only a hint), and the
+/// One `fstat`: the kind, the size (`st_size`; for regular files only a hint), the space
+/// allocated (`st_blocks`, in 512-byte units: fewer than the size needs means holes), and the
 /// (device, inode) identity that tells a file copied onto itself.
 pub(crate) struct Stat {
     pub(crate) kind: FdKind,
     pub(crate) size: u64,
+    pub(crate) blocks: u64,
     pub(crate) id: (u64, u64),
+}
+
+impl Stat {
+    /// A regular file that holds fewer bytes than its size: `st_blocks * 512 < st_size`, the
+    /// heuristic of coreutils, uutils and xcp.
+    pub(crate) fn looks_sparse(&self) -> bool {
+        self.kind == FdKind::File && self.blocks.saturating_mul(512) < self.size
+    }
 }
 
 /// Finds the kind of a descriptor: one `fstat`, plus `SO_TYPE` and `SO_DOMAIN` for sockets.
@@ -43,6 +53,7 @@ pub(crate) fn stat(fd: BorrowedFd<'_>) -> io::Result<Stat> {
     Ok(Stat {
         kind,
         size: st.st_size as u64,
+        blocks: st.st_blocks as u64,
         id: (st.st_dev as u64, st.st_ino as u64),
     })
 }

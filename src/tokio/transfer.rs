@@ -277,7 +277,8 @@ impl Transfer {
                         self.stage = Stage::Loop;
                         continue;
                     };
-                    if strategy == Strategy::Buffered || self.settings.policy.denied.contains(strategy) {
+                    let async_kernel = !matches!(strategy, Strategy::Buffered | Strategy::Clone | Strategy::Hole);
+                    if !async_kernel || self.settings.policy.denied.contains(strategy) {
                         self.next_step(plan, i);
                         continue;
                     }
@@ -314,7 +315,11 @@ impl Transfer {
         #[cfg(target_os = "linux")]
         {
             if let Some(plan) = self.plan_for(src, dst)? {
-                if plan.steps().iter().any(|&s| s != Strategy::Buffered) {
+                if plan
+                    .steps()
+                    .iter()
+                    .any(|&s| !matches!(s, Strategy::Buffered | Strategy::Clone | Strategy::Hole))
+                {
                     return Ok(Stage::Prefix);
                 }
             }
@@ -484,7 +489,14 @@ mod linux {
             let (Some(s), Some(d)) = (src.descriptor(), dst.descriptor()) else {
                 return Ok(None);
             };
-            let learned = crate::facts::learn(s, d, src.limit(), self.settings.policy.page_cache)?;
+            // The async engine copies files densely: the sparse walk and FICLONE run on the
+            // blocking API (copy_file_range still reflinks where the filesystem does).
+            let policies = crate::facts::Policies {
+                page_cache: self.settings.policy.page_cache,
+                sparse: crate::table::Sparse::Never,
+                reflink: self.settings.policy.reflink,
+            };
+            let learned = crate::facts::learn(s, d, src.limit(), policies)?;
             let Some(facts) = learned.facts else { return Ok(None) };
             if !fit(facts.src, src.readiness().is_some()) || !fit(facts.dst, dst.readiness().is_some()) {
                 return Ok(None);

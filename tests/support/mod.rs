@@ -4,6 +4,7 @@
 //! dispatches on concrete std types (so `Copier::copy` recognises them).
 #![allow(dead_code)]
 
+pub mod fiemap;
 pub mod seccomp;
 
 use std::ffi::CString;
@@ -283,6 +284,39 @@ pub fn private_mount(mount_cmd: &mut Command) -> Result<Mount, String> {
     let path = dir.path().to_path_buf();
     sh(mount_cmd.arg(&path))?;
     Ok(Mount { path, _dir: dir })
+}
+
+/// A loop-mounted filesystem made by `mkfs`, in this thread's private mount namespace; the
+/// image file lives in a temporary directory that goes with it (after the mount).
+pub struct LoopFs {
+    pub mount: Mount,
+    _img: tempfile::TempDir,
+}
+
+/// A filesystem of `size` bytes made by `mkfs` (`mkfs.xfs`, `mkfs.btrfs`, `mkfs.ext4`), its
+/// image in `$TMPDIR`. An `Err` is the reason to skip (tool missing, no loop device, no
+/// CAP_SYS_ADMIN).
+pub fn loop_fs(mkfs: &str, size: u64) -> Result<LoopFs, String> {
+    loop_fs_in(mkfs, size, &std::env::temp_dir())
+}
+
+/// The same with the image in `dir` (on tmpfs, `/dev/shm`: no disk I/O at all; the image is
+/// sparse, so it takes only what the filesystem writes).
+pub fn loop_fs_in(mkfs: &str, size: u64, dir: &Path) -> Result<LoopFs, String> {
+    if Command::new(mkfs).arg("-V").output().is_err() {
+        return Err(format!("{mkfs} not installed (run .ci/fs-setup.sh)"));
+    }
+    if !Path::new("/dev/loop-control").exists() {
+        return Err("no /dev/loop-control".into());
+    }
+    private_mount_ns()?;
+    let img_dir = tempfile::tempdir_in(dir).map_err(|e| format!("image dir in {}: {e}", dir.display()))?;
+    let img = img_dir.path().join("fs.img");
+    File::create(&img).unwrap().set_len(size).unwrap();
+    let force = if mkfs == "mkfs.ext4" { "-F" } else { "-f" };
+    sh(Command::new(mkfs).args(["-q", force]).arg(&img))?;
+    let mount = private_mount(Command::new("mount").args(["-o", "loop"]).arg(&img))?;
+    Ok(LoopFs { mount, _img: img_dir })
 }
 
 /// Runs a command with no terminal I/O (daemons such as bindfs keep their stdio open), its

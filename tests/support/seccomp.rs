@@ -121,6 +121,10 @@ pub fn nr(call: fdcopy::table::Syscall) -> i64 {
         fdcopy::table::Syscall::CopyFileRange => libc::SYS_copy_file_range,
         fdcopy::table::Syscall::Sendfile => libc::SYS_sendfile,
         fdcopy::table::Syscall::Splice => libc::SYS_splice,
+        fdcopy::table::Syscall::Ficlone => libc::SYS_ioctl,
+        fdcopy::table::Syscall::SeekData => libc::SYS_lseek,
+        fdcopy::table::Syscall::Fallocate => libc::SYS_fallocate,
+        fdcopy::table::Syscall::Ftruncate => libc::SYS_ftruncate,
         other => panic!("no syscall number known for {other:?}"),
     }
 }

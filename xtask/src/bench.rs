@@ -16,6 +16,8 @@
 //! `--sweep` runs the same scenarios at sizes from 4 KiB to 256 MiB per copy (`sweep`), and
 //! `--svg` draws either (`chart`); `--docs` regenerates the README's pictures and
 //! `docs/benchmarks.md`.
+//! `file-file-sparse` (sparse, dense and fragmented files between tmpfs, ext4, xfs and btrfs,
+//! against std and cp) is a module of its own, `sparse`, run after the table.
 //!
 //! Module map: `scenario` (the table and the measured run), `endpoints` (sources and sinks),
 //! `download` (the `http-download` scenario), `peer` (peer processes and their control
@@ -40,6 +42,7 @@ mod peer;
 mod progress;
 mod report;
 mod scenario;
+mod sparse;
 mod sweep;
 
 use std::path::Path;
@@ -57,9 +60,14 @@ use scenario::{Job, Scenario, Variant, Workload};
 
 /// Entry point of `cargo xtask bench`.
 pub fn main(args: &[String]) -> Result<ExitCode, String> {
-    let opts = match cli::parse(args)? {
+    let (args, sparse) = sparse::split(args)?;
+    if sparse.only {
+        sparse::main(&sparse)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = match cli::parse(&args)? {
         Parsed::Help => {
-            print!("{}", cli::USAGE);
+            print!("{}{}", cli::USAGE, sparse::USAGE);
             return Ok(ExitCode::SUCCESS);
         }
         Parsed::Run(opts) => opts,
@@ -96,6 +104,9 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     }
     if let Some(path) = &opts.svg {
         write_svg(path, chart::bars_svg(&bench_chart(&results, &opts, &meta))?)?;
+    }
+    if sparse.wanted {
+        sparse::main(&sparse)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ mod bench;
 mod errno;
 mod fuzz;
 mod json;
+mod loopfs;
 mod probe;
 
 use std::process::ExitCode;

@@ -7,7 +7,10 @@
 //!    ENOSYS), `EPERM` that a filter denies it (kernel.md §3.4).
 //! 2. Pipe sizing, `copy_file_range` within the temporary directory's filesystem and across
 //!    to `/dev/shm`, reflinks (`FICLONE`), io_uring.
-//! 3. The live matrix: a few MiB through `fdcopy::Copier::copy` with std's own types (so the
+//! 3. Sparse files and reflinks per filesystem (`sparse`): tmpfs, the temporary directory's
+//!    filesystem, ext4, xfs and btrfs on loop images when this process may mount: `SEEK_DATA`
+//!    real or trivial, `FICLONE`, whether `copy_file_range` reflinks, what `copy_file` does.
+//! 4. The live matrix: a few MiB through `fdcopy::Copier::copy` with std's own types (so the
 //!    drop-in recognition is exercised) for every pair of {file, pipe, tcp, unix, /dev/zero} →
 //!    {file, pipe, tcp, unix, /dev/null}, with the peers in threads; the bytes are compared.
 //!
@@ -17,6 +20,7 @@
 mod env;
 mod matrix;
 mod output;
+mod sparse;
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -34,12 +38,15 @@ const USAGE: &str = "usage: cargo xtask probe [--json]
 Reports the kernel release; whether copy_file_range, sendfile, splice, tee and F_SETPIPE_SZ are
 available, not implemented (ENOSYS) or denied (EPERM, a seccomp filter); pipe sizes; whether
 copy_file_range works within the temporary directory's filesystem and across to /dev/shm; whether
-that filesystem reflinks; whether io_uring is enabled. Then copies 4 MiB between every pair of
+that filesystem reflinks; whether io_uring is enabled; per filesystem it can test (tmpfs, the
+temporary directory's, xfs and btrfs on loop images when it may mount), whether SEEK_DATA sees
+holes, whether FICLONE works, whether copy_file_range reflinks, and what fdcopy::copy_file does
+with a sparse file. Then copies 4 MiB between every pair of
 {file, pipe, tcp, unix, /dev/zero} -> {file, pipe, tcp, unix, /dev/null} with fdcopy and prints
 the strategy that moved the bytes, the throughput and whether the bytes arrived intact.
 Exit status 1 if any pair's bytes did not match.
 
-  --json   one JSON object: kernel, syscalls, pipes, filesystems, io_uring, matrix
+  --json   one JSON object: kernel, syscalls, pipes, filesystems, io_uring, sparse, matrix
 ";
 
 pub fn main(args: &[String]) -> Result<ExitCode, String> {
@@ -58,12 +65,14 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     watchdog(Arc::clone(&current));
 
     let env = env::probe();
+    *current.lock().unwrap_or_else(|e| e.into_inner()) = "the sparse and reflink probes".into();
+    let sparse = sparse::probe();
     let matrix = matrix::run(&current)?;
 
     if json {
-        println!("{}", output::json(&env, &matrix));
+        println!("{}", output::json(&env, &sparse, &matrix));
     } else {
-        output::print_human(&env, &matrix);
+        output::print_human(&env, &sparse, &matrix);
     }
     let bad = matrix.iter().filter(|r| !r.ok).count();
     if bad > 0 {

@@ -4,6 +4,7 @@ use fdcopy::Strategy;
 
 use super::env::{Filesystems, Findings, IoUring, Pipes};
 use super::matrix::Row;
+use super::sparse::FsRow;
 use super::SAMPLE;
 use crate::errno::errno_name;
 use crate::json::Json;
@@ -36,7 +37,7 @@ fn setpipe_text(r: &Result<usize, i32>) -> String {
 }
 
 /// The human report: the environment's findings, then the matrix as a table.
-pub fn print_human(env: &Findings, rows: &[Row]) {
+pub fn print_human(env: &Findings, sparse: &[FsRow], rows: &[Row]) {
     println!("fdcopy probe: Linux {} ({})", env.kernel.release, env.kernel.machine);
     println!();
     println!("syscalls (called with fd -1: EBADF = available, ENOSYS = not implemented, EPERM = denied)");
@@ -47,6 +48,8 @@ pub fn print_human(env: &Findings, rows: &[Row]) {
     print_pipes(&env.pipes);
     println!();
     print_filesystems(&env.fs);
+    println!();
+    print_sparse(sparse);
     println!();
     print_io_uring(&env.uring);
     println!();
@@ -88,6 +91,19 @@ fn print_filesystems(fs: &Filesystems) {
         cfr_text(&fs.cfr_cross)
     );
     println!("  {:<34} {}", format!("reflink in {t}"), reflink_text(&fs.reflink));
+}
+
+fn print_sparse(rows: &[FsRow]) {
+    println!("sparse files and reflinks (8 MiB file, 64 KiB of data at 0 and at 4 MiB)");
+    for r in rows {
+        println!("  {} ({})", r.place, r.fs);
+        if let Some(why) = &r.skipped {
+            println!("    skipped: {why}");
+        }
+        for (what, c) in &r.checks {
+            println!("    {what:<14} {:<8} {}", c.status, c.detail);
+        }
+    }
 }
 
 fn print_io_uring(uring: &IoUring) {
@@ -168,7 +184,7 @@ fn print_matrix(rows: &[Row]) {
 }
 
 /// Everything `print_human` shows, as one JSON object.
-pub fn json(env: &Findings, rows: &[Row]) -> String {
+pub fn json(env: &Findings, sparse: &[FsRow], rows: &[Row]) -> String {
     let Findings {
         kernel,
         syscalls,
@@ -211,6 +227,23 @@ pub fn json(env: &Findings, rows: &[Row]) -> String {
     result_field(&mut j, "cfr_temp_to_shm", fs.cfr_cross.as_ref().map(|&n| Some(n)));
     result_field(&mut j, "reflink", fs.reflink.as_ref().map(|()| None));
     j.close('}');
+    j.key("sparse");
+    j.open('[');
+    for r in sparse {
+        j.open('{');
+        j.field_str("place", &r.place);
+        j.field_str("fs", &r.fs);
+        j.field_opt_str("skipped", r.skipped.as_deref());
+        for (what, c) in &r.checks {
+            j.key(what);
+            j.open('{');
+            j.field_str("status", c.status);
+            j.field_str("detail", &c.detail);
+            j.close('}');
+        }
+        j.close('}');
+    }
+    j.close(']');
     j.key("io_uring");
     j.open('{');
     j.field_str("status", &uring.status());
