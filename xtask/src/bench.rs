@@ -19,6 +19,7 @@
 //! `examples/http`'s client and server. The payload and its verification (`Pattern`,
 //! `Verifier`) are `fdcopy_testkit`'s.
 
+pub mod asynch;
 mod cli;
 mod download;
 mod endpoints;
@@ -41,9 +42,12 @@ use scenario::{Variant, Workload};
 
 /// Entry point of `cargo xtask bench`.
 pub fn main(args: &[String]) -> Result<ExitCode, String> {
+    if args.iter().any(|a| a == "--async") {
+        return asynch::main(args);
+    }
     let opts = match cli::parse(args)? {
         Parsed::Help => {
-            print!("{}", cli::USAGE);
+            print!("{}{}", cli::USAGE, asynch::SUMMARY);
             return Ok(ExitCode::SUCCESS);
         }
         Parsed::Run(opts) => opts,

@@ -14,6 +14,7 @@ commands:
   probe  [--json]                       what this kernel allows and which strategy each pair gets
   bench  [--quick] [--json] [--scenario S] [--engine E] [--size N]
                                         fdcopy against std::io::copy and plain loops
+  bench --async [--quick] [--json] ...  fdcopy::tokio against tokio's copies and tokio-splice2
   fuzz   [TARGET|--all] [--seconds N]   run the cargo-fuzz targets
 ";
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Some("probe") => probe::main(&rest),
         Some("bench") => bench::main(&rest),
         Some("bench-peer") => bench::peer(&rest),
+        Some("bench-async-child") => bench::asynch::child(&rest),
         Some("fuzz") => fuzz::main(&rest),
         Some("-h") | Some("--help") | Some("help") => {
             print!("{USAGE}");
