@@ -113,7 +113,7 @@ async fn proxy(job: Job, engine: Engine, upstream: SocketAddr, mut m: Measure) -
         failed += 1;
         first.get_or_insert(r);
     }
-    let figures = m.stop();
+    let figures = m.stop(job.conns - failed);
     if let Some(first) = first {
         // The figures of the connections that did not fail are still worth having (how many
         // descriptors and pipes an engine held when it ran out of them, say).
@@ -150,7 +150,7 @@ async fn send_file(job: Job, engine: Engine, upstream: SocketAddr, path: &Path, 
             .map_err(|e| format!("copy {i}: {e}"))?;
         expect_count(engine, i, n, job.a_to_b)?;
     }
-    say(&m.stop());
+    say(&m.stop(job.conns));
     Ok(())
 }
 
@@ -172,7 +172,7 @@ async fn receive_file(job: Job, engine: Engine, path: &Path, mut m: Measure) -> 
         .receive_file(&mut s, &mut f, job.a_to_b)
         .await
         .map_err(|e| format!("copy: {e}"))?;
-    let figures = m.stop();
+    let figures = m.stop(1);
     expect_count(engine, 0, n, job.a_to_b)?;
     say(&figures);
     Ok(())
@@ -213,15 +213,16 @@ impl Measure {
         self.start = Some((Cpu::process(), Instant::now()));
     }
 
-    /// Stops the clock and the sampler; returns the `DONE ...` line.
-    fn stop(&mut self) -> String {
+    /// Stops the clock and the sampler; returns the `DONE ...` line. `held`: the connections
+    /// the engine did not fail on (the per-connection figures divide by it).
+    fn stop(&mut self, held: u64) -> String {
         let (cpu0, t0) = self.start.expect("started");
         let wall = t0.elapsed();
         let cpu = Cpu::process().since(cpu0);
         let peaks = self.sampler.take().map(Sampler::stop).unwrap_or_default();
         let cpu = cpu.minus(peaks.cost);
         let mut line = format!(
-            "DONE cpu_ns={} user_ns={} sys_ns={} wall_ns={} sampler_ns={} samples={} uid={} \
+            "DONE held={held} cpu_ns={} user_ns={} sys_ns={} wall_ns={} sampler_ns={} samples={} uid={} \
              rss_base={} rss_peak={} rss_max={} fds_base={} fds_max={} pipes={} pipe_bytes={} pipe_sizes={} \
              pipe_queued={}",
             cpu.total.as_nanos(),

@@ -80,19 +80,21 @@ impl Stats {
         let cpu: Vec<f64> = samples.iter().map(|s| ms(s.cpu)).collect();
         let cpu_ms = median(&cpu);
         let (lo, hi) = cpu.iter().fold((f64::MAX, f64::MIN), |(l, h), &c| (l.min(c), h.max(c)));
-        let conns = row.job.conns.max(1) as f64;
+        // Per connection: over the connections the engine held (all of them unless it failed
+        // on some, then the figures are those of the others).
+        let conns = |s: &Sample| if s.held > 0 { s.held } else { row.job.conns }.max(1) as f64;
         let gib = row.job.bytes() as f64 / (1u64 << 30) as f64;
         let idle = samples.first().and_then(|s| s.idle.as_ref()).map(|_| IdleStats {
-            rss_per_conn: med(&|s| s.idle.as_ref().map_or(0.0, |i| i.rss as f64 - s.rss_base as f64) / conns),
+            rss_per_conn: med(&|s| s.idle.as_ref().map_or(0.0, |i| i.rss as f64 - s.rss_base as f64) / conns(s)),
             fds_per_conn: med(&|s| {
                 s.idle
                     .as_ref()
-                    .map_or(0.0, |i| (i.fds as f64 - s.fds_base as f64) / conns)
+                    .map_or(0.0, |i| (i.fds as f64 - s.fds_base as f64) / conns(s))
             }),
             conn_fds_per_conn: med(&|s| {
                 s.idle.as_ref().map_or(0.0, |i| {
                     let pooled = (i.pipes as f64).min(POOL_IDLE_CAP);
-                    (i.fds as f64 - s.fds_base as f64 - 2.0 * pooled) / conns
+                    (i.fds as f64 - s.fds_base as f64 - 2.0 * pooled) / conns(s)
                 })
             }),
             pipes: med(&|s| s.idle.as_ref().map_or(0.0, |i| i.pipes as f64)),
@@ -123,10 +125,10 @@ impl Stats {
             pipes: med(&|s| s.pipes as f64),
             pipe_bytes: med(&|s| s.pipe_bytes as f64),
             pipe_sizes: samples.last().map(|s| s.pipe_sizes.clone()).unwrap_or_default(),
-            mem_per_conn: med(&|s| (s.rss_peak.saturating_sub(s.rss_base) + s.pipe_bytes) as f64 / conns),
-            rss_per_conn: med(&|s| s.rss_peak.saturating_sub(s.rss_base) as f64 / conns),
-            pipe_per_conn: med(&|s| s.pipe_bytes as f64 / conns),
-            queued_per_conn: med(&|s| s.pipe_queued as f64 / conns),
+            mem_per_conn: med(&|s| (s.rss_peak.saturating_sub(s.rss_base) + s.pipe_bytes) as f64 / conns(s)),
+            rss_per_conn: med(&|s| s.rss_peak.saturating_sub(s.rss_base) as f64 / conns(s)),
+            pipe_per_conn: med(&|s| s.pipe_bytes as f64 / conns(s)),
+            queued_per_conn: med(&|s| s.pipe_queued as f64 / conns(s)),
             idle,
             p50_us: us(&|s| s.p50),
             p99_us: us(&|s| s.p99),

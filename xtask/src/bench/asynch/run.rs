@@ -52,6 +52,8 @@ pub struct Sample {
     pub sampler: Duration,
     /// The measured process's uid.
     pub uid: u64,
+    /// Connections the engine did not fail on.
+    pub held: u64,
 }
 
 impl Sample {
@@ -94,6 +96,7 @@ impl Sample {
             samples: num("samples")?,
             sampler: ns("sampler_ns")?,
             uid: num("uid")?,
+            held: num("held")?,
         })
     }
 }
@@ -233,7 +236,7 @@ mod tests {
     #[test]
     fn figures_parse() {
         let f = parse_figures(
-            "cpu_ns=2000000 user_ns=500000 sys_ns=1500000 wall_ns=3000000 sampler_ns=10 samples=4 uid=65534 \
+            "held=3 cpu_ns=2000000 user_ns=500000 sys_ns=1500000 wall_ns=3000000 sampler_ns=10 samples=4 uid=65534 \
              rss_base=100 rss_peak=300 rss_max=250 fds_base=9 fds_max=13 pipes=2 pipe_bytes=2097152 \
              pipe_sizes=2x1M pipe_queued=5 idle_fds=11 idle_pipes=0 idle_pipe_bytes=0 idle_rss=200 idle_pipe_sizes=0",
         );
