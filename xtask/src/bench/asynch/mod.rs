@@ -67,17 +67,21 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
         }
         let row = &rows[0];
         let engine = row.engines[0];
-        let r = run::run(&mut env, row, engine, &opts.wrap)?;
+        let (samples, failure) = match run::run(&mut env, row, engine, &opts.wrap) {
+            Ok(r) => (vec![r.sample], r.failure),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let failed = failure.is_some();
         let result = RowResult {
             row: row.clone(),
             engines: vec![EngineResult {
                 engine,
-                samples: vec![r.sample],
-                failure: r.failure,
+                samples,
+                failure,
             }],
         };
         print(&[result], &opts, &preamble);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
     }
     let results = run_rows(&mut env, &rows, &opts);
     preamble.push(format!("load average at the end: {}", load_average()));
