@@ -169,7 +169,8 @@ pub fn peak_rss() -> u64 {
     status_kib("VmHWM:") * 1024
 }
 
-/// Calls `f(fd, link target)` for every open descriptor but the listing's own.
+/// Calls `f(fd, link target)` for every open descriptor but those of `/proc/self/fd`
+/// listings (this one's, and the sampler thread's if it is listing at the same time).
 fn for_each_fd(mut f: impl FnMut(i32, &str)) {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return;
@@ -183,10 +184,14 @@ fn for_each_fd(mut f: impl FnMut(i32, &str)) {
         buf.clear();
         match std::fs::read_link(entry.path()) {
             Ok(t) => buf.extend_from_slice(t.as_os_str().as_encoded_bytes()),
-            // The directory's own descriptor (closed by now) or one closed meanwhile.
+            // Closed meanwhile.
             Err(_) => continue,
         }
-        f(fd, std::str::from_utf8(&buf).unwrap_or(""));
+        let target = std::str::from_utf8(&buf).unwrap_or("");
+        if target.starts_with("/proc/") && target.ends_with("/fd") {
+            continue;
+        }
+        f(fd, target);
     }
 }
 
@@ -294,6 +299,21 @@ mod tests {
         drop((r, w));
         assert_eq!(pipe_inode("pipe:[42]"), Some(42));
         assert_eq!(pipe_inode("socket:[42]"), None);
+    }
+
+    #[test]
+    fn listings_are_not_counted() {
+        let skip = HashSet::new();
+        let before = snapshot(&skip).fds;
+        let dir = std::fs::read_dir("/proc/self/fd").unwrap();
+        // Other tests may open descriptors meanwhile, never fewer: the open listing adds none
+        // unless one did.
+        let with = snapshot(&skip).fds;
+        let mut seen = 0;
+        for_each_fd(|_, t| seen += u64::from(t.ends_with("/fd") && t.starts_with("/proc/")));
+        drop(dir);
+        assert_eq!(seen, 0);
+        assert!(with >= before);
     }
 
     #[test]
