@@ -27,6 +27,7 @@
 //! is `examples/http`'s client and server. The payload and its verification (`Pattern`,
 //! `Verifier`) are `fdcopy_testkit`'s.
 
+pub mod asynch;
 mod chart;
 mod cli;
 mod download;
@@ -60,6 +61,9 @@ use scenario::{Job, Scenario, Variant, Workload};
 
 /// Entry point of `cargo xtask bench`.
 pub fn main(args: &[String]) -> Result<ExitCode, String> {
+    if args.iter().any(|a| a == "--async") {
+        return asynch::main(args);
+    }
     let (args, sparse) = sparse::split(args)?;
     if sparse.only {
         sparse::main(&sparse)?;
@@ -67,7 +71,7 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     }
     let opts = match cli::parse(&args)? {
         Parsed::Help => {
-            print!("{}{}", cli::USAGE, sparse::USAGE);
+            print!("{}{}{}", cli::USAGE, sparse::USAGE, asynch::SUMMARY);
             return Ok(ExitCode::SUCCESS);
         }
         Parsed::Run(opts) => opts,
@@ -330,4 +334,4 @@ fn skipped(w: Workload, opts: &Options) -> Option<Measured> {
 }
 
 #[cfg(test)]
-mod render_test;
+pub(crate) mod render_test;

@@ -17,6 +17,7 @@ commands:
                                         fdcopy against std::io::copy and plain loops
   bench  --sweep [--quick] [--svg FILE] the same at 4 KiB to 256 MiB per copy
   bench  --docs                         regenerate docs/bench.svg, docs/sweep.svg, docs/benchmarks.md
+  bench --async [--quick] [--json] ...  fdcopy::tokio against tokio's copies and tokio-splice2
   fuzz   [TARGET|--all] [--seconds N]   run the cargo-fuzz targets
 ";
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Some("probe") => probe::main(&rest),
         Some("bench") => bench::main(&rest),
         Some("bench-peer") => bench::peer(&rest),
+        Some("bench-async-child") => bench::asynch::child(&rest),
         Some("fuzz") => fuzz::main(&rest),
         Some("-h") | Some("--help") | Some("help") => {
             print!("{USAGE}");

@@ -287,6 +287,12 @@ pub fn bars_svg(bars: &Bars) -> Result<String, String> {
     Ok(svg)
 }
 
+/// Room for the group names left of the bars: at least 150 pixels, more for long names.
+fn label_width<'a>(names: impl Iterator<Item = &'a str>) -> u32 {
+    let longest = names.map(|n| n.chars().count()).max().unwrap_or(0) as u32;
+    (8 * longest + 16).max(150)
+}
+
 /// One panel of bars: groups top to bottom, bars left to right from the axis' low end.
 fn bar_panel(
     area: &Area<'_>,
@@ -313,7 +319,7 @@ fn bar_panel(
         .margin(10)
         .margin_right(24)
         .x_label_area_size(36)
-        .y_label_area_size(150)
+        .y_label_area_size(label_width(panel.groups.iter().map(|g| g.name.as_str())))
         .build_cartesian_2d(x_axis.clone(), y_axis)
         .map_err(err)?;
     chart

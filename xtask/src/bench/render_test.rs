@@ -59,7 +59,7 @@ fn meta() -> Meta {
 }
 
 /// The SVG parsed with the system's fonts; every text it holds; its raster.
-fn render(svg: &str) -> (Vec<String>, Pixmap) {
+pub(crate) fn render(svg: &str) -> (Vec<String>, Pixmap) {
     let mut opt = usvg::Options::default();
     let db = opt.fontdb_mut();
     db.load_system_fonts();
@@ -103,7 +103,7 @@ fn collect_text(group: &usvg::Group, out: &mut Vec<String>) {
 }
 
 /// Distinct colours among the pixels: a blank or one-colour picture has few.
-fn colours(p: &Pixmap) -> usize {
+pub(crate) fn colours(p: &Pixmap) -> usize {
     let mut seen: Vec<[u8; 4]> = p
         .pixels()
         .iter()
