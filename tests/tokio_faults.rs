@@ -375,9 +375,10 @@ fn unprivileged_child() {
     check_file(&mut f, 2 << 20, 41, "unprivileged blocking");
 }
 
-/// No busy loop: with the destination's reader stalled for a second (its socket buffer full),
-/// and then with the source's writer stalled for a second, the copy makes a bounded number of
-/// syscalls (counted by `strace -c`): it waits on the reactor, it does not spin on `EAGAIN`.
+/// No busy loop, no repeated work: with the destination's reader stalled for a second (its
+/// socket buffer full), and then with the source's writer stalled for a second, the copy makes a
+/// bounded number of syscalls (counted by `strace -c`): it waits on the reactor, it does not spin
+/// on `EAGAIN`; tokio file sources are settled with one seek each.
 #[test]
 fn no_busy_loop_while_a_peer_stalls() {
     if std::process::Command::new("strace").arg("-V").output().is_err() {
@@ -413,9 +414,18 @@ fn no_busy_loop_while_a_peer_stalls() {
             })
             .unwrap_or((0, 0))
     };
+    // Sixty-four tokio files settled once each: one seek to the logical position per copy (not
+    // one per poll while the seek is in flight on the blocking pool), plus the fixture's rewind
+    // of each file after writing it.
+    let (seeks, _) = row("lseek");
+    assert!(
+        seeks <= 2 * 64 + 8,
+        "lseek called {seeks} times for 64 file copies:\n{summary}"
+    );
     let (calls, errors) = row("splice");
     eprintln!(
-        "INFO stalled peers, 2 s: splice {calls} calls, {errors} errors; epoll_wait {:?}",
+        "INFO stalled peers, 2 s: splice {calls} calls, {errors} errors; epoll_wait {:?}; \
+         lseek {seeks} for 64 tokio file sources",
         row("epoll_wait")
     );
     // 2 × 4 MiB through 1 MiB pipes is a few dozen splices; a spin would be ~10^5 per second.
@@ -458,6 +468,15 @@ fn stall_child() {
         let mut f = tokio::fs::File::from_std(tempfile::tempfile_in("/dev/shm").unwrap());
         assert_eq!(fdcopy::tokio::copy(&mut s, &mut f).await.unwrap(), len);
         feeder.join().unwrap();
+        // Tokio files as sources: each settled once.
+        for i in 0..64 {
+            let mut src = tokio::fs::File::from_std(file_with_payload(1 << 20, 52 + i, true));
+            let (mut t, far) = tcp();
+            let checker = verify(far, 52 + i);
+            assert_eq!(fdcopy::tokio::copy(&mut src, &mut t).await.unwrap(), 1 << 20);
+            drop(t);
+            assert_eq!(checker.join().unwrap(), 1 << 20);
+        }
     });
 }
 

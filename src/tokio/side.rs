@@ -76,8 +76,10 @@ pub trait AsyncCopySource: AsyncRead + Unpin + AsDescriptor {
 
     /// Makes the descriptor's position the reader's logical position before a kernel path
     /// reads it (a `tokio::fs::File` may have read ahead, or have an operation in flight).
-    fn poll_prepare(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let _ = cx;
+    /// Polled until ready; `begun` is `false` at the first poll of a copy and is set by an
+    /// implementation that started a step it must not start again (a seek in flight).
+    fn poll_settle(&mut self, cx: &mut Context<'_>, begun: &mut bool) -> Poll<io::Result<()>> {
+        let _ = (cx, begun);
         Poll::Ready(Ok(()))
     }
 }
@@ -117,8 +119,8 @@ macro_rules! through_pointer {
             fn consume_buffered(&mut self, n: usize) {
                 (**self).consume_buffered(n)
             }
-            fn poll_prepare(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                (**self).poll_prepare(cx)
+            fn poll_settle(&mut self, cx: &mut Context<'_>, begun: &mut bool) -> Poll<io::Result<()>> {
+                (**self).poll_settle(cx, begun)
             }
         }
 
@@ -164,8 +166,8 @@ impl<T: AsyncCopySource> AsyncCopySource for Take<T> {
         self.set_limit(left);
         self.get_mut().consume_buffered(n);
     }
-    fn poll_prepare(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_prepare(cx)
+    fn poll_settle(&mut self, cx: &mut Context<'_>, begun: &mut bool) -> Poll<io::Result<()>> {
+        self.get_mut().poll_settle(cx, begun)
     }
 }
 
@@ -199,8 +201,8 @@ impl<T: AsyncCopySource> AsyncCopySource for BufReader<T> {
             Pin::new(self).consume(n)
         }
     }
-    fn poll_prepare(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_prepare(cx)
+    fn poll_settle(&mut self, cx: &mut Context<'_>, begun: &mut bool) -> Poll<io::Result<()>> {
+        self.get_mut().poll_settle(cx, begun)
     }
 }
 
@@ -237,8 +239,8 @@ impl AsDescriptor for tokio::fs::File {
 }
 
 impl AsyncCopySource for tokio::fs::File {
-    fn poll_prepare(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        settle_file(self, cx)
+    fn poll_settle(&mut self, cx: &mut Context<'_>, begun: &mut bool) -> Poll<io::Result<()>> {
+        settle_file(self, cx, begun)
     }
 }
 
@@ -248,16 +250,18 @@ impl AsyncCopySink for tokio::fs::File {
     }
 }
 
-/// Waits for a `tokio::fs::File`'s operation in flight, then seeks it to its logical
+/// Waits for a `tokio::fs::File`'s operation in flight, then seeks it, once, to its logical
 /// position, which discards what it read ahead.
-fn settle_file(f: &mut tokio::fs::File, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-    // A seek of our own may already be under way from an earlier poll: `poll_complete`
-    // finishes it (or any other operation in flight) first.
-    std::task::ready!(Pin::new(&mut *f).poll_complete(cx))?;
-    // The file may have buffered read-ahead data: seeking by 0 from the logical position
-    // discards it and moves the descriptor's offset back. `start_seek` refuses while an
-    // operation is in flight; `poll_complete` above made sure there is none.
-    Pin::new(&mut *f).start_seek(io::SeekFrom::Current(0))?;
+fn settle_file(f: &mut tokio::fs::File, cx: &mut Context<'_>, begun: &mut bool) -> Poll<io::Result<()>> {
+    if !*begun {
+        // `start_seek` refuses while an operation is in flight: finish it first.
+        std::task::ready!(Pin::new(&mut *f).poll_complete(cx))?;
+        // Seeking by 0 from the logical position discards the buffered read-ahead and moves
+        // the descriptor's offset back to it.
+        Pin::new(&mut *f).start_seek(io::SeekFrom::Current(0))?;
+        *begun = true;
+    }
+    // Our seek: a later poll only waits for it.
     Poll::Ready(std::task::ready!(Pin::new(&mut *f).poll_complete(cx)).map(drop))
 }
 

@@ -69,8 +69,9 @@ enum Stage {
     /// The reader's user-space bytes, written out first.
     #[cfg(target_os = "linux")]
     Prefix,
+    /// The source settled to its logical position (`true`: the step is under way).
     #[cfg(target_os = "linux")]
-    PrepareSrc,
+    PrepareSrc(bool),
     #[cfg(target_os = "linux")]
     PrepareDst,
     /// Step `step` of the plan.
@@ -250,7 +251,7 @@ impl Transfer {
                 Stage::Prefix => {
                     let buffered = src.buffered();
                     if buffered.is_empty() {
-                        self.stage = Stage::PrepareSrc;
+                        self.stage = Stage::PrepareSrc(false);
                         continue;
                     }
                     let n = ready!(Pin::new(&mut *dst).poll_write(cx, buffered))?;
@@ -261,8 +262,8 @@ impl Transfer {
                     rec.moved(Strategy::Buffered, n as u64);
                 }
                 #[cfg(target_os = "linux")]
-                Stage::PrepareSrc => {
-                    ready!(src.poll_prepare(cx))?;
+                Stage::PrepareSrc(begun) => {
+                    ready!(src.poll_settle(cx, begun))?;
                     self.stage = Stage::PrepareDst;
                 }
                 #[cfg(target_os = "linux")]
@@ -594,6 +595,13 @@ mod linux {
                 let limit = left(src.limit());
                 if limit == 0 {
                     return Poll::Ready(Ok(StepEnd::Done));
+                }
+                // Wait for the source before leasing: an idle connection holds no pipe and
+                // takes no lock of the pool.
+                if let Some(r) = src.readiness() {
+                    if let Err(e) = ready!(r.poll_ready(cx, Interest::READABLE)) {
+                        return Poll::Ready(Err(e));
+                    }
                 }
                 if self.pipe.is_none() {
                     match pipe_pool::take() {
