@@ -303,17 +303,14 @@ mod tests {
 
     #[test]
     fn listings_are_not_counted() {
-        let skip = HashSet::new();
-        let before = snapshot(&skip).fds;
+        // An open listing of /proc/self/fd (ours, while the walk runs one of its own) is not
+        // among the descriptors walked. (Counts are not compared: other tests of this binary
+        // open and close descriptors meanwhile.)
         let dir = std::fs::read_dir("/proc/self/fd").unwrap();
-        // Other tests may open descriptors meanwhile, never fewer: the open listing adds none
-        // unless one did.
-        let with = snapshot(&skip).fds;
         let mut seen = 0;
         for_each_fd(|_, t| seen += u64::from(t.ends_with("/fd") && t.starts_with("/proc/")));
         drop(dir);
         assert_eq!(seen, 0);
-        assert!(with >= before);
     }
 
     #[test]
