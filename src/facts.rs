@@ -9,7 +9,7 @@ use std::io;
 
 use crate::descriptor::{Descriptor, FdKind};
 use crate::sys::{avail, stat};
-use crate::table::{early_plan, Facts, PageCache, Reflink, Sparse, SMALL_COPY};
+use crate::table::{early_plan, small_copy, Facts, PageCache, Reflink, Sparse};
 
 /// What the engine needs besides the plan: the facts (`None` when the table answered early,
 /// or when a descriptor could not even be described: the loop then reports the real error),
@@ -39,7 +39,7 @@ pub(crate) fn learn(s: Descriptor<'_>, d: Descriptor<'_>, limit: Option<u64>, p:
         dst_socket: socket(d.kind()),
     };
     // Under Reflink::Always a small file is cloned too: the table decides, not its early answer.
-    let early_answers = |src, hint| p.reflink != Reflink::Always && early_plan(src, hint).is_some();
+    let early_answers = |src, hint| p.reflink != Reflink::Always && early_plan(src, d.kind(), hint).is_some();
     if early_answers(s.kind(), limit) {
         return Ok(early);
     }
@@ -79,7 +79,7 @@ pub(crate) fn learn(s: Descriptor<'_>, d: Descriptor<'_>, limit: Option<u64>, p:
         }
         _ => false,
     };
-    let small = early_plan(None, size_hint).is_some();
+    let small = size_hint.is_some_and(|n| n <= small_copy(src, dst));
     let dst_append = dst == FdKind::File && (same_file || !small) && stat::appends(d.fd());
     if same_file && limit.is_none() && endless(src, dst_append, s, d) {
         return Err(io::Error::new(
@@ -114,7 +114,7 @@ pub(crate) fn whole_file(s: Descriptor<'_>, d: Descriptor<'_>, limit: Option<u64
         && limit.is_none()
         && match f.reflink {
             Reflink::Always => true,
-            Reflink::Auto => f.size_hint.is_none_or(|n| n > SMALL_COPY),
+            Reflink::Auto => f.size_hint.is_none_or(|n| n > small_copy(f.src, f.dst)),
             _ => false,
         };
     candidate

@@ -102,13 +102,48 @@ pub enum Reflink {
     Always,
 }
 
-/// Below this many bytes (known from a limit or the source file's size), the read/write loop
-/// is cheaper than setting up a kernel path (measured with `cargo xtask bench`, `*/4k` rows).
+/// Up to this many bytes (known from a limit or the source file's size), the read/write loop
+/// is cheaper than a kernel path into a regular file (measured with `cargo xtask bench
+/// --sweep`); [`small_copy`] gives the bound of every pair.
 ///
 /// ```
 /// assert_eq!(fdcopy::table::SMALL_COPY, 16 * 1024);
 /// ```
 pub const SMALL_COPY: u64 = 16 * 1024;
+
+/// Up to this many bytes a socket → socket copy is as cheap in the loop as through a pipe.
+const SMALL_VIA_PIPE: u64 = 4 * 1024;
+
+/// The largest copy for which the pair takes the loop rather than its kernel path: where, in
+/// `cargo xtask bench --sweep`, the kernel call alone stopped costing more CPU than the
+/// cheapest plain loop, consistently from run to run (`docs/benchmarks.md`; the 2-core VM,
+/// 2026-12-01).
+///
+/// * File → socket (`sendfile`): none, the call is cheaper from the smallest size measured
+///   (three sweeps: 0.67–0.79 × the cheapest loop at 4 KiB, 0.57–0.72 at 16 KiB; fdcopy with
+///   its `fstat` 0.89–0.93 and 0.64–0.70).
+/// * Socket → socket, two `splice`s through a pipe: 4 KiB (at 4 KiB the loop and the pipe
+///   cost the same, at 16 KiB the pipe 0.6–0.8 × the loop).
+/// * Every other pair: [`SMALL_COPY`]. Into a regular file the crossover moved between 4 and
+///   256 KiB from run to run; file → pipe `splice` measured 1.05–1.11 × the loop at 4 KiB and
+///   0.99–1.14 × at 16 KiB in three sweeps, below it only from 64 KiB.
+///
+/// ```
+/// use fdcopy::table::{small_copy, FdKind, SocketFamily, SMALL_COPY};
+/// let tcp = FdKind::StreamSocket(SocketFamily::Ip);
+/// assert_eq!(small_copy(FdKind::File, tcp), 0);
+/// assert_eq!(small_copy(tcp, tcp), 4096);
+/// assert_eq!(small_copy(tcp, FdKind::File), SMALL_COPY);
+/// assert_eq!(small_copy(FdKind::File, FdKind::Pipe), SMALL_COPY);
+/// ```
+pub fn small_copy(src: FdKind, dst: FdKind) -> u64 {
+    use FdKind::*;
+    match (src, dst) {
+        (StreamSocket(_) | CharDevice, StreamSocket(_) | CharDevice) => SMALL_VIA_PIPE,
+        (File | BlockDevice, StreamSocket(_)) => 0,
+        _ => SMALL_COPY,
+    }
+}
 
 /// What the engine knows about a copy when it consults the table.
 ///
@@ -243,7 +278,7 @@ impl Plan {
 ///
 /// Datagram sockets and other kinds use the loop only; so do an `O_APPEND` regular-file
 /// destination (every kernel call rejects it), a file copied onto itself, a copy known to be
-/// smaller than [`SMALL_COPY`], and syscalls proven unavailable (holes need `SEEK_DATA` and
+/// no larger than the pair's [`small_copy`] bound, and syscalls proven unavailable (holes need `SEEK_DATA` and
 /// `ftruncate`). Character-device sources never use `sendfile`, which keeps reading until its
 /// whole count is met and would hang on a tty.
 ///
@@ -276,7 +311,7 @@ pub fn plan(f: &Facts) -> Plan {
         return Plan::of(clone, f.unavailable);
     }
     let mut file_file = [Buffered; MAX_STEPS - 1];
-    let kernel: &[Strategy] = if f.same_file || f.size_hint.is_some_and(|n| n <= SMALL_COPY) {
+    let kernel: &[Strategy] = if f.same_file || f.size_hint.is_some_and(|n| n <= small_copy(f.src, f.dst)) {
         &[]
     } else {
         match (f.src, f.dst) {
@@ -312,24 +347,30 @@ pub fn plan(f: &Facts) -> Plan {
     Plan::of(kernel, f.unavailable)
 }
 
-/// The plan, when the source's kind (if known) and the size bound settle it before anything is
-/// asked about the destination: a copy of at most [`SMALL_COPY`] bytes, or a source kind no
-/// kernel call takes (datagram sockets and other kinds), is the loop whatever the destination.
+/// The plan, when what the types tell and the size bound settle it before any `fstat`: a copy
+/// no larger than the pair's [`small_copy`] bound, or a source kind no kernel call takes
+/// (datagram sockets and other kinds, whatever the destination), is the loop.
 ///
-/// The engine asks this first, so that such copies cost no syscall (a small limit) or only the
-/// source's `fstat`. [`plan`] gives the same answer for every destination (a unit test checks
-/// the two against each other) under [`Reflink::Auto`] and [`Reflink::Never`]; under
+/// A side whose kind is not known (`None`: a std `File`, which could be anything until it is
+/// stat'ed) counts as a regular file here, the common case: a small copy between `File`s costs
+/// no syscall, and one from a `File` into a socket (bound 0) learns the source's kind.
+/// A `File` that is really a pipe or socket then gets the loop for a small copy, which is
+/// correct for every kind; [`plan`] gives the same answer for the kinds assumed (a unit test
+/// checks the two against each other) under [`Reflink::Auto`] and [`Reflink::Never`]; under
 /// [`Reflink::Always`], where a small file is cloned too, the engine does not ask.
 ///
 /// ```
 /// use fdcopy::table::{early_plan, FdKind, SocketFamily, SMALL_COPY};
 /// use fdcopy::Strategy;
-/// assert_eq!(early_plan(None, Some(SMALL_COPY)).unwrap().steps(), &[Strategy::Buffered]);
-/// assert!(early_plan(Some(FdKind::File), None).is_none()); // the destination decides
-/// assert!(early_plan(Some(FdKind::DatagramSocket(SocketFamily::Ip)), None).is_some());
+/// let tcp = Some(FdKind::StreamSocket(SocketFamily::Ip));
+/// assert_eq!(early_plan(None, None, Some(SMALL_COPY)).unwrap().steps(), &[Strategy::Buffered]);
+/// assert!(early_plan(None, tcp, Some(4096)).is_none()); // sendfile, if the source is a file
+/// assert!(early_plan(Some(FdKind::File), None, None).is_none()); // the destination decides
+/// assert!(early_plan(Some(FdKind::DatagramSocket(SocketFamily::Ip)), None, None).is_some());
 /// ```
-pub fn early_plan(src: Option<FdKind>, size_hint: Option<u64>) -> Option<Plan> {
-    let small = size_hint.is_some_and(|n| n <= SMALL_COPY);
+pub fn early_plan(src: Option<FdKind>, dst: Option<FdKind>, size_hint: Option<u64>) -> Option<Plan> {
+    let bound = small_copy(src.unwrap_or(FdKind::File), dst.unwrap_or(FdKind::File));
+    let small = size_hint.is_some_and(|n| n <= bound);
     let loop_only_source = matches!(src, Some(FdKind::DatagramSocket(_) | FdKind::Other));
     (small || loop_only_source).then(Plan::buffered)
 }
@@ -433,7 +474,14 @@ mod tests {
     /// and clone syscalls unavailable (one at a time, or together) for a sparse whole-file copy
     /// under `Reflink::Auto` and `Reflink::Always`, where they matter.
     fn every_fact(src: FdKind, dst: FdKind) -> impl Iterator<Item = Facts> {
-        let hints = [None, Some(0), Some(SMALL_COPY), Some(SMALL_COPY + 1), Some(u64::MAX)];
+        let hints = [
+            None,
+            Some(0),
+            Some(SMALL_VIA_PIPE),
+            Some(SMALL_COPY),
+            Some(SMALL_COPY + 1),
+            Some(u64::MAX),
+        ];
         let reflinks = [Reflink::Auto, Reflink::Never, Reflink::Always];
         let mut new: Vec<(bool, bool, Sparse, Reflink, &'static [Syscall])> = Vec::new();
         for more in 0..24u32 {
@@ -606,38 +654,42 @@ mod tests {
         }
     }
 
-    /// The engine trusts `early_plan` to skip the destination's facts: whenever it answers, for a
-    /// known source kind or for none, `plan` must give that answer for every destination and
-    /// every other fact, and a bound at or below the one given.
+    /// The engine trusts `early_plan` to skip the facts it has not learnt: whenever it answers,
+    /// `plan` must give that answer for every other fact and a bound at or below the one given,
+    /// for a known side's kind and for the kind an unknown side is taken to be (a regular
+    /// file); for a source no kernel call takes, for every destination.
     #[test]
     fn early_plan_agrees_with_the_table() {
         let hints = [
             None,
             Some(0),
             Some(1),
+            Some(SMALL_VIA_PIPE),
+            Some(SMALL_VIA_PIPE + 1),
             Some(SMALL_COPY),
             Some(SMALL_COPY + 1),
             Some(u64::MAX),
         ];
+        let sides = || std::iter::once(None).chain(KINDS.into_iter().map(Some));
         let mut answered = 0;
-        // The same (source, bound, answer) needs checking once (a small bound answers alike with
-        // and without the kind).
-        let mut checked = Vec::new();
         for hint in hints {
-            for known in [false, true] {
-                for src in KINDS {
-                    let Some(early) = early_plan(known.then_some(src), hint) else {
+            for src in sides() {
+                for dst in sides() {
+                    let Some(early) = early_plan(src, dst, hint) else {
                         continue;
                     };
                     answered += 1;
-                    if checked.contains(&(src, hint, early)) {
-                        continue;
-                    }
-                    checked.push((src, hint, early));
-                    for dst in KINDS {
+                    let loop_only = matches!(src, Some(DatagramSocket(_) | Other));
+                    let srcs = src.map_or(vec![File], |k| vec![k]);
+                    let dsts = match dst {
+                        Some(k) => vec![k],
+                        None if loop_only => KINDS.to_vec(),
+                        None => vec![File],
+                    };
+                    for (&s, &d) in srcs.iter().flat_map(|s| dsts.iter().map(move |d| (s, d))) {
                         // Under Reflink::Always the engine does not ask early_plan (a small
                         // file is cloned too); `reflink_always_only_clones` covers it.
-                        for f in every_fact(src, dst).filter(|f| f.reflink != Reflink::Always) {
+                        for f in every_fact(s, d).filter(|f| f.reflink != Reflink::Always) {
                             let f = Facts {
                                 size_hint: match (f.size_hint, hint) {
                                     (Some(a), Some(b)) => Some(a.min(b)),
@@ -645,20 +697,70 @@ mod tests {
                                 },
                                 ..f
                             };
-                            assert_eq!(plan(&f), early, "{f:?}");
+                            assert_eq!(plan(&f), early, "{src:?} -> {dst:?}, {hint:?}: {f:?}");
                         }
                     }
                 }
             }
         }
-        // Small bounds with or without a kind, datagram and other sources for every bound.
-        assert_eq!(answered, 3 * 18 + 3 * 3);
+        assert!(answered > 0);
+        // Small copies between files (or `File`s not yet stat'ed) need no syscall; into a
+        // socket the source's kind is learnt first; socket → socket loops up to 4 KiB.
+        let tcp = Some(StreamSocket(Ip));
+        assert!(early_plan(None, None, Some(SMALL_COPY)).is_some());
+        assert!(early_plan(Some(File), None, Some(1)).is_some());
+        assert!(early_plan(None, tcp, Some(1)).is_none());
+        assert!(early_plan(None, Some(Pipe), Some(SMALL_COPY)).is_some());
+        assert!(early_plan(tcp, tcp, Some(SMALL_VIA_PIPE)).is_some());
+        assert!(early_plan(tcp, tcp, Some(SMALL_VIA_PIPE + 1)).is_none());
+        assert!(early_plan(tcp, None, Some(SMALL_COPY)).is_some());
         // And it leaves to the destination what only the destination can decide.
         for src in [File, Pipe, StreamSocket(Ip), CharDevice, BlockDevice] {
-            assert_eq!(early_plan(Some(src), None), None);
-            assert_eq!(early_plan(Some(src), Some(SMALL_COPY + 1)), None);
+            assert_eq!(early_plan(Some(src), None, None), None);
+            assert_eq!(early_plan(Some(src), None, Some(SMALL_COPY + 1)), None);
         }
-        assert_eq!(early_plan(None, None), None);
+        assert_eq!(early_plan(None, None, None), None);
+    }
+
+    /// Each pair's bound, in the plan: a copy of the bound is the loop, one byte more is not.
+    #[test]
+    fn small_copies_take_the_loop_up_to_the_pair_bound() {
+        for src in KINDS {
+            for dst in KINDS {
+                let kernel = plan(&Facts::new(src, dst)).first();
+                if kernel == Buffered {
+                    continue;
+                }
+                let bound = small_copy(src, dst);
+                let at = |n| {
+                    plan(&Facts {
+                        size_hint: Some(n),
+                        ..Facts::new(src, dst)
+                    })
+                    .first()
+                };
+                assert_eq!(at(bound + 1), kernel, "{src:?} -> {dst:?}");
+                if bound > 0 {
+                    assert_eq!(at(bound), Buffered, "{src:?} -> {dst:?}");
+                }
+            }
+        }
+        // The measured pairs.
+        for (src, dst, bound) in [
+            (File, StreamSocket(Ip), 0),
+            (BlockDevice, StreamSocket(Unix), 0),
+            (File, Pipe, SMALL_COPY),
+            (Pipe, StreamSocket(Ip), SMALL_COPY),
+            (StreamSocket(Ip), Pipe, SMALL_COPY),
+            (StreamSocket(Ip), StreamSocket(Ip), SMALL_VIA_PIPE),
+            (StreamSocket(Unix), StreamSocket(Ip), SMALL_VIA_PIPE),
+            (File, File, SMALL_COPY),
+            (StreamSocket(Ip), File, SMALL_COPY),
+            (StreamSocket(Unix), File, SMALL_COPY),
+            (Pipe, File, SMALL_COPY),
+        ] {
+            assert_eq!(small_copy(src, dst), bound, "{src:?} -> {dst:?}");
+        }
     }
 
     #[test]
@@ -781,7 +883,7 @@ mod tests {
                 for f in every_fact(src, dst) {
                     let steps = plan(&f).steps().to_vec();
                     let files = src == File && dst == File && !f.dst_append && !f.same_file;
-                    let small = f.size_hint.is_some_and(|n| n <= SMALL_COPY);
+                    let small = f.size_hint.is_some_and(|n| n <= small_copy(src, dst));
                     let available = |c| !f.unavailable.contains(c);
                     let clone = files
                         && f.whole_file

@@ -476,6 +476,68 @@ pairs! {
     zero_to_null: Zero -> Null,
 }
 
+/// One small copy of exactly `n` bytes: through a `Take` of `n` (from a source holding 1000
+/// bytes more, which must stay unread) or, for `Mode::Std`, from a file holding exactly `n`
+/// bytes past its offset (`SRC_START`); bytes, offsets, the limit and the strategy checked.
+fn check_small(src_kind: Src, dst_kind: Dst, mode: Mode, n: u64, want: Strategy) {
+    let extra = if mode == Mode::Std { 0 } else { 1000 };
+    let start = if matches!(src_kind, Src::File | Src::Shm) {
+        SRC_START
+    } else {
+        0
+    };
+    let data = payload((start + n + extra) as usize, 7 + n);
+    let mut src = Source::new(src_kind, &data);
+    let mut dst = Sink::new(dst_kind);
+    let ctx = format!("{src_kind:?} -> {dst_kind:?}, {n} bytes, {mode:?}");
+    let out = run_any(mode, n, PageCache::Share, &mut src.fd, &mut dst.fd);
+    let (count, report) = out.result.unwrap_or_else(|e| panic!("{ctx}: {e:?}"));
+    assert_eq!(count, n, "{ctx}: count");
+    let report = report.unwrap();
+    assert_eq!(report.strategy(), want, "{ctx}: {report:?}");
+    assert_eq!(report.bytes_by(want), n, "{ctx}: {report:?}");
+    assert_eq!(
+        out.limit_after,
+        (mode != Mode::Std).then_some(0),
+        "{ctx}: the limit afterwards"
+    );
+    let expected = src.expected(n);
+    src.verify(n, &ctx);
+    dst.verify(&expected, &ctx);
+}
+
+/// Each pair's small-copy bound (`fdcopy::table::small_copy`, measured by `cargo xtask bench
+/// --sweep`): file → socket takes `sendfile` at any size, socket → socket the loop up to
+/// 4 KiB, every other pair the loop up to 16 KiB.
+#[test]
+fn small_copies_follow_the_pair_bound() {
+    use Strategy::*;
+    let small = fdcopy::table::SMALL_COPY;
+    let take = Mode::StdTake(Fit::Under);
+    for (src, dst, mode, n, want) in [
+        (Src::Shm, Dst::Tcp, take, 1, Sendfile),
+        (Src::Shm, Dst::Tcp, take, 4096, Sendfile),
+        (Src::File, Dst::Unix, take, small, Sendfile),
+        (Src::Shm, Dst::Tcp, Mode::Std, 4096, Sendfile),
+        (Src::Shm, Dst::Pipe, take, small, Buffered),
+        (Src::Shm, Dst::Pipe, take, small + 1, Splice),
+        (Src::Pipe, Dst::Tcp, take, small, Buffered),
+        (Src::Tcp, Dst::Pipe, take, small, Buffered),
+        (Src::Tcp, Dst::Tcp, take, 4096, Buffered),
+        (Src::Tcp, Dst::Unix, take, 4097, SpliceViaPipe),
+        (Src::Unix, Dst::Tcp, Mode::GoTake(Fit::Under), 4097, SpliceViaPipe),
+        (Src::Tcp, Dst::Shm, take, small, Buffered),
+        (Src::Tcp, Dst::Shm, take, small + 1, SpliceViaPipe),
+        (Src::Shm, Dst::Shm, take, small, Buffered),
+        // Without a limit the bound applies to the file's size (its offset is not asked).
+        (Src::Shm, Dst::Shm, Mode::Std, small - SRC_START, Buffered),
+        (Src::Shm, Dst::Shm, Mode::Std, small - SRC_START + 1, CopyFileRange),
+        (Src::Pipe, Dst::Shm, take, small, Buffered),
+    ] {
+        check_small(src, dst, mode, n, want);
+    }
+}
+
 /// A limit larger than the source: the copy ends at end of file and the limit keeps exactly
 /// the excess, on both APIs and both limit types.
 #[test]

@@ -10,6 +10,7 @@ mod tokio_support;
 use std::io::Read;
 use std::time::Duration;
 
+use fdcopy::table::{FdKind, SocketFamily};
 use fdcopy::tokio::{Copier, PipeSize};
 use fdcopy::{Report, Strategy};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
@@ -28,6 +29,15 @@ enum End {
 const ENDS: [End; 4] = [End::Tcp, End::Unix, End::File, End::Pipe];
 
 /// The strategy the table gives the pair, when the copy is not known to be small.
+fn fd_kind(end: End) -> FdKind {
+    match end {
+        End::Tcp => FdKind::StreamSocket(SocketFamily::Ip),
+        End::Unix => FdKind::StreamSocket(SocketFamily::Unix),
+        End::File => FdKind::File,
+        End::Pipe => FdKind::Pipe,
+    }
+}
+
 fn kernel_strategy(src: End, dst: End) -> Strategy {
     use End::*;
     match (src, dst) {
@@ -159,7 +169,8 @@ async fn pair(src_end: End, dst_end: End, len: u64, seed: u64, drop_in: bool, rt
         }
     }
     if let Some(rep) = &report {
-        let want = if src_end == End::File && len <= SMALL {
+        // Only a file source has a size: within the pair's small-copy bound it takes the loop.
+        let want = if src_end == End::File && len <= fdcopy::table::small_copy(FdKind::File, fd_kind(dst_end)) {
             Strategy::Buffered
         } else {
             kernel_strategy(src_end, dst_end)

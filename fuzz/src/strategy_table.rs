@@ -197,7 +197,14 @@ pub fn reference(f: &Facts) -> Vec<Strategy> {
         // FICLONE of a whole file, whatever its size, or nothing.
         return if files && f.whole_file { vec![Clone] } else { vec![] };
     }
-    if f.same_file || f.size_hint.is_some_and(|n| n <= fdcopy::table::SMALL_COPY) {
+    // Small copies take the loop: never file → socket, up to 4 KiB socket → socket, up to
+    // 16 KiB otherwise.
+    let small = match (f.src, f.dst) {
+        (File | BlockDevice, StreamSocket(_)) => 0,
+        (StreamSocket(_) | CharDevice, StreamSocket(_) | CharDevice) => 4 << 10,
+        _ => 16 << 10,
+    };
+    if f.same_file || f.size_hint.is_some_and(|n| n <= small) {
         return vec![];
     }
     let share = f.page_cache == PageCache::Share;
