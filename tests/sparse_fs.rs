@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fdcopy::{Copier, Reflink, Report, Strategy};
+use fdcopy_testkit::fs::{self as fiemap, FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNWRITTEN};
 use fdcopy_testkit::payload;
-use support::fiemap::{self, FIEMAP_EXTENT_SHARED, FIEMAP_EXTENT_UNWRITTEN};
 use support::*;
 
 const MIB: u64 = 1 << 20;

@@ -373,6 +373,53 @@ fn tokio_files_are_settled() {
     });
 }
 
+/// The resumable `Copier` dropped at its first await points, the first of which is the seek
+/// that settles a `tokio::fs::File` source (it runs on the blocking pool): polled again, it
+/// waits for that seek instead of starting another, and every byte from the logical position
+/// arrives once, by `sendfile`, with the exact count and the source at its end.
+#[test]
+fn a_copier_dropped_while_its_file_source_settles_resumes() {
+    both(|rt| async move {
+        let len = 3u64 << 20;
+        let mut src = tokio::fs::File::from_std(file_with_payload(len, 21, true));
+        let mut first = vec![0u8; 1000];
+        src.read_exact(&mut first).await.unwrap(); // tokio reads ahead
+        let (mut dst, far) = tcp();
+        let checker = fdcopy_testkit::Peer::spawn(move || {
+            let mut far = far;
+            let mut v = fdcopy_testkit::Verifier::new(fdcopy_testkit::Pattern::shared(), 21, 1000);
+            fdcopy_testkit::verify_reader(&mut far, &mut v, u64::MAX).map_err(std::io::Error::other)
+        });
+        let mut copier = Copier::new();
+        let mut done = None;
+        let mut interrupted = 0;
+        for _ in 0..3 {
+            tokio::select! {
+                biased;
+                r = copier.copy(&mut src, &mut dst) => {
+                    done = Some(r);
+                    break;
+                }
+                _ = std::future::ready(()) => interrupted += 1,
+            }
+            tokio::task::yield_now().await;
+        }
+        let rep = match done {
+            Some(r) => r,
+            None => copier.copy(&mut src, &mut dst).await,
+        }
+        .unwrap();
+        assert!(interrupted > 0, "{rt}: the first poll finished the copy");
+        assert_eq!(rep.written(), len - 1000, "{rt}: {rep:?}");
+        assert_eq!(rep.strategy(), Strategy::Sendfile, "{rt}: {rep:?}");
+        assert_eq!(rep.bytes_by(Strategy::Sendfile), len - 1000, "{rt}: {rep:?}");
+        assert_eq!(copier.in_flight(), 0);
+        assert_eq!(position(&mut src).await, len, "{rt}: source position");
+        drop(dst);
+        assert_eq!(checker.join().unwrap(), len - 1000, "{rt}: bytes at the peer");
+    });
+}
+
 /// Like tokio's `copy`, fdcopy's never shuts the writer down: the destination stays usable.
 #[test]
 fn copy_never_shuts_the_writer_down() {

@@ -4,10 +4,13 @@
 //! * [`payload`]: the deterministic pseudo-random byte streams ([`Pattern`]), cheap to
 //!   generate and to verify at any offset ([`Verifier`]), the same in every process;
 //! * [`peers`]: connected loopback TCP and unix stream pairs, and the threads on their far
-//!   ends ([`feed`], [`drain`]).
+//!   ends ([`feed`], [`drain`]);
+//! * [`fs`]: a file's extents (`FS_IOC_FIEMAP`) and a private mount namespace, for the tests
+//!   and tools that mount filesystems of their own.
 //!
-//! Depends on std only. Not published: the bytes and helpers may change with the tests.
+//! Depends on std and libc only. Not published: the bytes and helpers may change with the tests.
 
+pub mod fs;
 pub mod payload;
 pub mod peers;
 

@@ -4,7 +4,6 @@
 //! dispatches on concrete std types (so `Copier::copy` recognises them).
 #![allow(dead_code)]
 
-pub mod fiemap;
 pub mod seccomp;
 
 use std::ffi::CString;
@@ -201,41 +200,13 @@ pub fn errno_name(e: i32) -> &'static str {
 // ---------------------------------------------------------------------------------------------
 // Mount namespaces and private tmpfs.
 
-thread_local! {
-    static UNSHARED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
 fn cstr(p: &Path) -> CString {
     CString::new(p.as_os_str().as_encoded_bytes()).unwrap()
 }
 
-/// Gives the calling thread a private mount namespace (once per thread): mounts made from this
-/// thread, or by commands it spawns, are seen by nobody else and vanish with the thread.
-pub fn private_mount_ns() -> Result<(), String> {
-    if UNSHARED.with(|u| u.get()) {
-        return Ok(());
-    }
-    // SAFETY: plain syscalls with valid C strings; CLONE_NEWNS affects only this thread (and
-    // what it spawns from now on).
-    unsafe {
-        if libc::unshare(libc::CLONE_NEWNS) != 0 {
-            return Err(format!("unshare(CLONE_NEWNS): {}", io::Error::last_os_error()));
-        }
-        // Keep mount events from propagating back to the host namespace.
-        if libc::mount(
-            std::ptr::null(),
-            c"/".as_ptr(),
-            std::ptr::null(),
-            libc::MS_REC | libc::MS_PRIVATE,
-            std::ptr::null(),
-        ) != 0
-        {
-            return Err(format!("mount --make-rprivate /: {}", io::Error::last_os_error()));
-        }
-    }
-    UNSHARED.with(|u| u.set(true));
-    Ok(())
-}
+/// Gives the calling thread a private mount namespace (once per thread): the kit's, shared
+/// with `cargo xtask`.
+pub use fdcopy_testkit::fs::private_mount_ns;
 
 /// A mount point in the thread's private namespace, lazily unmounted on drop (before its
 /// temporary directory is removed).

@@ -45,6 +45,7 @@ mod report;
 mod scenario;
 mod sparse;
 mod sweep;
+mod verdict;
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -6,16 +6,13 @@
 //! image. Without root (CAP_SYS_ADMIN), a loop device or the mkfs tool, the functions return
 //! the reason instead (`.ci/fs-setup.sh` installs xfsprogs and btrfs-progs).
 
-use std::cell::Cell;
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-thread_local! {
-    static UNSHARED: Cell<bool> = const { Cell::new(false) };
-}
+use fdcopy_testkit::fs;
 
 /// The kinds of filesystem `mount` makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,33 +68,9 @@ fn cstr(p: &Path) -> Result<CString, String> {
     CString::new(p.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())
 }
 
-/// Gives the calling thread a private mount namespace (once per thread).
+/// Gives the calling thread a private mount namespace (once per thread; the test kit's).
 pub fn private_namespace() -> Result<(), String> {
-    if UNSHARED.with(Cell::get) {
-        return Ok(());
-    }
-    // SAFETY: plain syscalls with valid C strings; CLONE_NEWNS affects only this thread and
-    // what it spawns from now on.
-    unsafe {
-        if libc::unshare(libc::CLONE_NEWNS) != 0 {
-            return Err(format!(
-                "cannot make a private mount namespace (unshare: {}; needs root)",
-                io::Error::last_os_error()
-            ));
-        }
-        if libc::mount(
-            std::ptr::null(),
-            c"/".as_ptr(),
-            std::ptr::null(),
-            libc::MS_REC | libc::MS_PRIVATE,
-            std::ptr::null(),
-        ) != 0
-        {
-            return Err(format!("mount --make-rprivate /: {}", io::Error::last_os_error()));
-        }
-    }
-    UNSHARED.with(|u| u.set(true));
-    Ok(())
+    fs::private_mount_ns().map_err(|e| format!("cannot make a private mount namespace ({e}; needs root)"))
 }
 
 /// Runs `cmd` quietly; an error carries its status and stderr.
@@ -199,60 +172,14 @@ pub fn fs_name(path: &Path) -> String {
 /// Bytes of `f` in extents FIEMAP flags as shared (reflinked); `None` where FIEMAP is not
 /// supported (tmpfs).
 pub fn shared_bytes(f: &File) -> Option<u64> {
-    fiemap(f)
-        .ok()
-        .map(|e| e.iter().filter(|x| x.2 & 0x2000 != 0).map(|x| x.1).sum())
+    fiemap_bytes(f, fs::FIEMAP_EXTENT_SHARED)
 }
 
 /// Bytes of `f` in unwritten (preallocated) extents, where FIEMAP works.
 pub fn unwritten_bytes(f: &File) -> Option<u64> {
-    fiemap(f)
-        .ok()
-        .map(|e| e.iter().filter(|x| x.2 & 0x800 != 0).map(|x| x.1).sum())
+    fiemap_bytes(f, fs::FIEMAP_EXTENT_UNWRITTEN)
 }
 
-/// `_IOWR('f', 11, struct fiemap)`.
-const FS_IOC_FIEMAP: libc::c_ulong = 0xC020_660B;
-
-/// `FS_IOC_FIEMAP`: (logical, length, flags) of up to 256 extents.
-fn fiemap(f: &File) -> io::Result<Vec<(u64, u64, u32)>> {
-    use std::os::fd::AsRawFd;
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Extent {
-        logical: u64,
-        physical: u64,
-        length: u64,
-        reserved64: [u64; 2],
-        flags: u32,
-        reserved: [u32; 3],
-    }
-    #[repr(C)]
-    struct Map {
-        start: u64,
-        length: u64,
-        flags: u32,
-        mapped: u32,
-        count: u32,
-        reserved: u32,
-        extents: [Extent; 256],
-    }
-    let mut map = Box::new(Map {
-        start: 0,
-        length: u64::MAX,
-        flags: 1, // FIEMAP_FLAG_SYNC
-        mapped: 0,
-        count: 256,
-        reserved: 0,
-        extents: [Extent::default(); 256],
-    });
-    // SAFETY: `map` is a `struct fiemap` with room for `count` extents; it outlives the call.
-    let r = unsafe { libc::ioctl(f.as_raw_fd(), FS_IOC_FIEMAP as _, &mut *map as *mut Map) };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(map.extents[..map.mapped as usize]
-        .iter()
-        .map(|e| (e.logical, e.length, e.flags))
-        .collect())
+fn fiemap_bytes(f: &File, flag: u32) -> Option<u64> {
+    fs::extents(f).ok().map(|e| fs::bytes_with(&e, flag))
 }

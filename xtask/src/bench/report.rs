@@ -8,6 +8,7 @@ use super::engine::Engine;
 use super::host::Meta;
 use super::meter::{median, ms, Sample};
 use super::scenario::{Job, Variant, Workload, SMALL_COPIES, SMALL_LEN};
+use super::verdict::Verdict;
 use crate::json::Json;
 
 /// Goal for bulk scenarios: fdcopy CPU / cheapest plain loop.
@@ -71,35 +72,6 @@ impl Check {
     }
 }
 
-/// The overall goal result of one workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Pass,
-    Fail,
-    NotApplicable,
-}
-
-impl Verdict {
-    fn of(checks: &[Check]) -> Verdict {
-        let results: Vec<Option<bool>> = checks.iter().map(Check::pass).collect();
-        if results.contains(&Some(false)) {
-            Verdict::Fail
-        } else if results.is_empty() || results.contains(&None) {
-            Verdict::NotApplicable
-        } else {
-            Verdict::Pass
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Verdict::Pass => "PASS",
-            Verdict::Fail => "FAIL",
-            Verdict::NotApplicable => "n/a",
-        }
-    }
-}
-
 /// A workload with everything derived from its samples.
 struct Row<'a> {
     m: &'a Measured,
@@ -112,7 +84,7 @@ impl<'a> Row<'a> {
     fn new(m: &'a Measured) -> Row<'a> {
         let stats: Vec<(Engine, Stats)> = m.engines.iter().map(|(e, s)| (*e, Stats::of(s))).collect();
         let checks = goal_checks(m.workload, &stats);
-        let verdict = Verdict::of(&checks);
+        let verdict = Verdict::of(checks.iter().map(Check::pass));
         Row {
             m,
             stats,
@@ -323,11 +295,7 @@ pub fn bars(results: &[Measured], opts: &Options, caption: Vec<String>) -> Bars 
             name: row.m.workload.scenario().name.to_string(),
             bars,
             goal,
-            met: match row.verdict {
-                Verdict::Pass => Some(true),
-                Verdict::Fail => Some(false),
-                Verdict::NotApplicable => None,
-            },
+            met: row.verdict.met(),
             note: row
                 .m
                 .skipped

@@ -11,6 +11,7 @@ use super::engine::Engine;
 use super::rows::{Goal, Row};
 use super::run::Sample;
 use crate::bench::meter::median;
+use crate::bench::verdict::Verdict;
 use crate::json::Json;
 
 /// The idle-pipe cap of fdcopy's pool (`pipe_pool::MAX_IDLE`): pipes the process may keep for
@@ -154,34 +155,6 @@ impl Check {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Pass,
-    Fail,
-    NotApplicable,
-}
-
-impl Verdict {
-    fn of(checks: &[Check]) -> Verdict {
-        let results: Vec<Option<bool>> = checks.iter().map(Check::pass).collect();
-        if results.contains(&Some(false)) {
-            Verdict::Fail
-        } else if results.is_empty() || results.contains(&None) {
-            Verdict::NotApplicable
-        } else {
-            Verdict::Pass
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Verdict::Pass => "PASS",
-            Verdict::Fail => "FAIL",
-            Verdict::NotApplicable => "n/a",
-        }
-    }
-}
-
 /// A row with everything derived from its samples.
 pub struct Derived<'a> {
     pub r: &'a RowResult,
@@ -206,7 +179,7 @@ impl<'a> Derived<'a> {
             verdict: Verdict::NotApplicable,
         };
         d.checks = d.goal_checks();
-        d.verdict = Verdict::of(&d.checks);
+        d.verdict = Verdict::of(d.checks.iter().map(Check::pass));
         d
     }
 
@@ -705,11 +678,7 @@ pub fn bars(results: &[RowResult], preamble: &[String]) -> crate::bench::chart::
             },
             bars,
             goal,
-            met: match d.verdict {
-                Verdict::Pass => Some(true),
-                Verdict::Fail => Some(false),
-                Verdict::NotApplicable => None,
-            },
+            met: d.verdict.met(),
             note,
         };
         if reference == main_ref {

@@ -7,6 +7,7 @@ use fdcopy::Strategy;
 use super::rows::{human, Goal, Measured};
 use super::run::{Engine, Sample};
 use super::Args;
+use crate::bench::verdict::Verdict;
 use crate::json::Json;
 
 /// Medians of one engine in one row.
@@ -140,13 +141,7 @@ fn goal_checks(m: &Measured, st: &[(Engine, Stats)]) -> Vec<Check> {
 }
 
 fn verdict(checks: &[Check]) -> &'static str {
-    if checks.iter().any(|c| c.pass == Some(false)) {
-        "FAIL"
-    } else if checks.is_empty() || checks.iter().any(|c| c.pass.is_none()) {
-        "n/a"
-    } else {
-        "PASS"
-    }
+    Verdict::of(checks.iter().map(|c| c.pass)).label()
 }
 
 /// Bytes as MiB with one decimal, or KiB below 1 MiB.

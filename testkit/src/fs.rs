@@ -1,8 +1,9 @@
-//! `FS_IOC_FIEMAP`: a file's extents with their flags, to see what a copy shared (reflinked)
-//! and what a filesystem preallocated (unwritten extents after the data: XFS's speculative
-//! preallocation).
-#![allow(dead_code)]
+//! Filesystem facts for tests and tools that mount filesystems of their own: what a file's
+//! extents are (`FS_IOC_FIEMAP`: what a copy shared, i.e. reflinked, and what a filesystem
+//! preallocated, the unwritten extents XFS leaves after the data), and a private mount
+//! namespace for the calling thread.
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::AsRawFd;
 
@@ -73,4 +74,37 @@ pub fn extents(f: &impl AsRawFd) -> io::Result<Vec<Ext>> {
 /// Bytes in extents with `flag`.
 pub fn bytes_with(exts: &[Ext], flag: u32) -> u64 {
     exts.iter().filter(|e| e.flags & flag != 0).map(|e| e.length).sum()
+}
+
+thread_local! {
+    static UNSHARED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Gives the calling thread a private mount namespace (once per thread): mounts made from this
+/// thread, or by commands it spawns, are seen by nobody else and vanish with the thread. The
+/// error says why not (it needs root: CAP_SYS_ADMIN).
+pub fn private_mount_ns() -> Result<(), String> {
+    if UNSHARED.with(Cell::get) {
+        return Ok(());
+    }
+    // SAFETY: plain syscalls with valid C strings; CLONE_NEWNS affects only this thread (and
+    // what it spawns from now on).
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0 {
+            return Err(format!("unshare(CLONE_NEWNS): {}", io::Error::last_os_error()));
+        }
+        // Keep mount events from propagating back to the host namespace.
+        if libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(format!("mount --make-rprivate /: {}", io::Error::last_os_error()));
+        }
+    }
+    UNSHARED.with(|u| u.set(true));
+    Ok(())
 }
